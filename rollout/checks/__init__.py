@@ -1,0 +1,38 @@
+"""Policy checks on the planned resources of every region.
+
+Each rule is a plain function over the plan; the same definitions serve
+``rollout check`` and the Pulumi policy pack under ``policy_pack/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from rollout.synth.model import StackPlan
+
+Severity = Literal["error", "warning"]
+Status = Literal["pass", "fail"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    status: Status
+    severity: Severity
+    resource: str
+    region: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_checks(stacks: list[StackPlan]) -> list[CheckResult]:
+    """Every rule over every stack, in a stable order."""
+    from rollout.checks.rules import RULES
+
+    results: list[CheckResult] = []
+    for rule in RULES:
+        results.extend(rule(stacks))
+    return results
