@@ -1,44 +1,21 @@
-"""The rules, one function each, registered in ``RULES``."""
+"""Every rule, in the order ``rollout check`` runs and shows them.
+
+Each rule lives in the module of its topic; this list is the one registry that
+``run_checks`` and the policy pack under ``policy_pack/`` both read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from rollout.checks import alarms, functions, iam, regions, storage, wiring
+from rollout.checks.base import Rule
 
-from rollout.checks import CheckResult
-from rollout.synth.model import StackPlan
+RULES: list[Rule] = [
+    *regions.RULES,
+    *iam.RULES,
+    *storage.RULES,
+    *wiring.RULES,
+    *functions.RULES,
+    *alarms.RULES,
+]
 
-Rule = Callable[[list[StackPlan]], Iterable[CheckResult]]
-
-
-def providers_one_per_region(stacks: list[StackPlan]) -> Iterable[CheckResult]:
-    """Every resource uses its region's one provider; no default provider."""
-    for stack in stacks:
-        providers: dict[str, list[str]] = {}
-        for provider in stack.providers():
-            providers.setdefault(provider.region or "", []).append(provider.urn)
-        for region, urns in providers.items():
-            if len(urns) > 1:
-                for urn in urns[1:]:
-                    yield CheckResult(
-                        "providers.one-per-region", "fail", "error", urn, region,
-                        f"{urn} is a second provider for {region}; reuse the first",
-                    )
-        for resource in stack.resources:
-            if not resource.custom or resource.type.startswith("pulumi:providers:"):
-                continue
-            if "pulumi:providers:aws::default" in resource.provider:
-                yield CheckResult(
-                    "providers.no-default", "fail", "error", resource.urn,
-                    stack.region,
-                    f"{resource.name} uses the default provider; pass the "
-                    "region's provider explicitly",
-                )
-            else:
-                yield CheckResult(
-                    "providers.no-default", "pass", "error", resource.urn,
-                    resource.region or stack.region,
-                    f"{resource.name} uses an explicit provider",
-                )
-
-
-RULES: list[Rule] = [providers_one_per_region]
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
