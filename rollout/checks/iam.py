@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import cache
 
 from rollout.checks.base import Graph, Verdict, display, rule, value
 from rollout.checks.policies import (
@@ -75,23 +76,27 @@ def no_wildcard_action(graph: Graph) -> Iterator[Verdict]:
             yield Verdict(document.owner, True, f"{name} lists exact actions")
 
 
-def _scoped_actions(statement) -> list[str]:
-    """Actions of a statement that AWS lets a policy scope to a resource."""
-    from parliament.statement import get_privilege_info
+@cache
+def _resource_level_actions() -> frozenset[str]:
+    """Every action (lower-case) that AWS lets a policy scope to a resource."""
+    from parliament import iam_definition
 
-    scoped = []
-    for action in sorted(statement.actions_expanded):
-        if action in VPC_NETWORK_INTERFACE_ACTIONS:
-            continue
-        service, _, name = action.partition(":")
-        try:
-            info = get_privilege_info(service, name)
-        except Exception:
-            # Unknown actions are iam.policy-valid's to report.
-            continue
-        if any(t.get("resource_type") for t in info.get("resource_types", [])):
-            scoped.append(f"{service}:{info['privilege']}")
-    return scoped
+    return frozenset(
+        f"{service['prefix']}:{privilege['privilege']}".lower()
+        for service in iam_definition
+        for privilege in service["privileges"]
+        if any(t.get("resource_type") for t in privilege.get("resource_types", []))
+    )
+
+
+def _scoped_actions(statement) -> list[str]:
+    """Actions of a statement that it could have scoped to a resource."""
+    scoped = _resource_level_actions()
+    return [
+        action
+        for action in sorted(statement.actions_expanded)
+        if action in scoped and action not in VPC_NETWORK_INTERFACE_ACTIONS
+    ]
 
 
 @rule(

@@ -136,7 +136,9 @@ def good_program(region: str = REGION, env: str = "test") -> Callable[[], None]:
         )
 
         queue = aws.sqs.Queue(
-            "processor-dlq", name=name("processor-dlq"), kms_master_key_id=key.arn,
+            "processor-dlq",
+            name=name("processor-dlq"),
+            kms_master_key_id=key.arn,
             opts=opts,
         )
         topic = aws.sns.Topic(
@@ -248,7 +250,11 @@ def good_program(region: str = REGION, env: str = "test") -> Callable[[], None]:
                     "Action": ["s3:GetObject"],
                     "Resource": [f"{bucket_arn}/*"],
                 },
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [queue_arn]},
+                {
+                    "Effect": "Allow",
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": [queue_arn],
+                },
                 {
                     "Effect": "Allow",
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
@@ -284,12 +290,19 @@ def good_program(region: str = REGION, env: str = "test") -> Callable[[], None]:
 
         api = aws.apigateway.RestApi("api", name=name("api"), opts=opts)
         items = aws.apigateway.Resource(
-            "items", rest_api=api.id, parent_id=api.root_resource_id, path_part="items",
+            "items",
+            rest_api=api.id,
+            parent_id=api.root_resource_id,
+            path_part="items",
             opts=opts,
         )
         method = aws.apigateway.Method(
-            "items-get", rest_api=api.id, resource_id=items.id, http_method="GET",
-            authorization="NONE", opts=opts,
+            "items-get",
+            rest_api=api.id,
+            resource_id=items.id,
+            http_method="GET",
+            authorization="NONE",
+            opts=opts,
         )
         integration = aws.apigateway.Integration(
             "items-get",
@@ -320,7 +333,10 @@ def good_program(region: str = REGION, env: str = "test") -> Callable[[], None]:
             opts=with_deps(method, integration),
         )
         aws.apigateway.Stage(
-            "api-stage", rest_api=api.id, deployment=deployment.id, stage_name="prod",
+            "api-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name="prod",
             opts=opts,
         )
 
