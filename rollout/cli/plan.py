@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from rollout.artifact import build_artifact
+from rollout.checks import CheckResult
 from rollout.cli.common import (
     ENV_HELP,
     REGIONS_HELP,
@@ -143,24 +144,34 @@ def check(
         raise typer.Exit(PolicyViolation.exit_code)
 
 
-def show_checks(results) -> None:
-    failed = [c for c in results if c.status == "fail"]
-    table = Table(title="Policy checks", show_lines=False)
-    table.add_column("result")
-    table.add_column("rule")
-    table.add_column("region")
+def show_checks(results: list[CheckResult]) -> None:
+    """One row per evaluated resource, failures first, then a summary line."""
+    table = Table(title="Policy checks", title_justify="left")
+    table.add_column("result", no_wrap=True)
+    widest = max((len(c.id) for c in results), default=4)
+    table.add_column("rule", no_wrap=True, min_width=widest)
+    table.add_column("region", no_wrap=True)
     table.add_column("resource / message", overflow="fold")
-    for c in sorted(failed, key=lambda c: (c.severity != "error", c.id, c.region)):
-        mark = "[red]FAIL[/]" if c.severity == "error" else "[yellow]WARN[/]"
-        table.add_row(mark, c.id, c.region, f"{_short_urn(c.resource)}\n{c.message}")
-    by_rule = Counter(c.id for c in results if c.status == "pass")
-    if failed:
-        out.print(table)
+    order = {("fail", "error"): 0, ("fail", "warning"): 1}
+    for c in sorted(
+        results, key=lambda c: (order.get((c.status, c.severity), 2), c.id, c.region)
+    ):
+        if c.status == "pass":
+            mark = "[green]pass[/]"
+        elif c.severity == "error":
+            mark = "[red]FAIL[/]"
+        else:
+            mark = "[yellow]WARN[/]"
+        detail = f"{_short_urn(c.resource)}\n[dim]{_escape(c.message)}[/]"
+        table.add_row(mark, c.id, c.region, detail)
+    out.print(table)
+
+    failed = [c for c in results if c.status == "fail"]
     errors = sum(1 for c in failed if c.severity == "error")
-    warnings = len(failed) - errors
+    rules = len({c.id for c in results})
     out.print(
-        f"{len(by_rule)} rules, {sum(by_rule.values())} passed, "
-        f"{errors} failed, {warnings} warnings"
+        f"rules: {rules}, checks: {len(results)}, passed: {len(results) - len(failed)}"
+        f", failed: {errors}, warnings: {len(failed) - errors}"
     )
 
 

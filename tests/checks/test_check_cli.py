@@ -1,0 +1,62 @@
+"""`rollout check`: the table, the JSON and the exit code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rollout.checks import rules
+from rollout.checks.base import Rule, Verdict
+
+CHECK_FIELDS = {"id", "status", "severity", "resource", "region", "message"}
+
+
+def _always_failing(severity: str) -> Rule:
+    def evaluate(graph):
+        for resource in graph.aws_resources():
+            yield Verdict(resource, False, f"{resource.name} is always wrong")
+
+    return Rule(f"test.always-{severity}", severity, "Fails everything.", evaluate)
+
+
+@pytest.fixture
+def only_rule(monkeypatch: pytest.MonkeyPatch):
+    def use(rule: Rule) -> None:
+        monkeypatch.setattr(rules, "RULES", [rule])
+
+    return use
+
+
+def test_check_json__shipped_project__items_carry_contract_fields(cli, project):
+    result = cli(project, "check", "--regions", "us-east-1,eu-west-1", "--json")
+
+    checks = json.loads(result.stdout)["checks"]
+    assert checks
+    assert all(set(c) == CHECK_FIELDS for c in checks)
+    assert {c["region"] for c in checks} == {"us-east-1", "eu-west-1"}
+    assert {c["severity"] for c in checks} <= {"error", "warning"}
+    failing = any(c["status"] == "fail" and c["severity"] == "error" for c in checks)
+    assert result.exit_code == (1 if failing else 0)
+
+
+def test_check__failing_error_rule__exits_1_and_names_it(cli, project, only_rule):
+    only_rule(_always_failing("error"))
+
+    result = cli(project, "check", "--regions", "us-east-1")
+
+    assert result.exit_code == 1
+    assert "test.always-error" in result.stdout
+    assert "FAIL" in result.stdout
+    assert "rules: 1," in result.stdout
+
+
+def test_check__failing_warning_rule__shown_and_exits_0(cli, project, only_rule):
+    only_rule(_always_failing("warning"))
+
+    result = cli(project, "check", "--regions", "us-east-1", "--json")
+
+    checks = json.loads(result.stdout)["checks"]
+    assert result.exit_code == 0
+    assert checks and {c["status"] for c in checks} == {"fail"}
+    assert {c["severity"] for c in checks} == {"warning"}
