@@ -75,6 +75,10 @@ def to_planned(resource: PolicyResource) -> PlannedResource:
         inputs=props,
         outputs=props,
         id=str(props.get("id") or ""),
+        property_dependencies={
+            key: [d.urn for d in deps]
+            for key, deps in resource.property_dependencies.items()
+        },
     )
 
 

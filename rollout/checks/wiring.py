@@ -264,7 +264,7 @@ def proxy_integration(graph: Graph) -> Iterator[Verdict]:
 @rule(
     "wiring.deployment-triggers",
     "error",
-    "REST deployments redeploy on every method and integration (triggers, depends_on).",
+    "REST deployments' triggers are computed from every method and integration.",
 )
 def deployment_triggers(graph: Graph) -> Iterator[Verdict]:
     for deployment in graph.of_type(DEPLOYMENT):
@@ -275,7 +275,9 @@ def deployment_triggers(graph: Graph) -> Iterator[Verdict]:
             if r.inputs.get("restApi") == api_id
         ]
         triggers = deployment.inputs.get("triggers") or {}
-        missing = [r.name for r in parts if not _depends(deployment, r)]
+        # Pulumi records which resources each input's value was computed from.
+        sources = set(deployment.property_dependencies.get("triggers", []))
+        missing = [r.name for r in parts if r.urn not in sources]
         if not triggers:
             yield Verdict(
                 deployment,
@@ -287,14 +289,15 @@ def deployment_triggers(graph: Graph) -> Iterator[Verdict]:
             yield Verdict(
                 deployment,
                 False,
-                f"{display(deployment)} does not depend on {', '.join(missing)}; "
-                "add every method and integration to depends_on and triggers",
+                f"{display(deployment)} triggers are not computed from "
+                f"{', '.join(sorted(set(missing)))}; hash every method and "
+                "integration into them",
             )
         else:
             yield Verdict(
                 deployment,
                 True,
-                f"{display(deployment)} follows its {len(parts)} methods and "
+                f"{display(deployment)} redeploys on its {len(parts)} methods and "
                 "integrations",
             )
 

@@ -26,6 +26,8 @@ class PlannedResource:
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    # Input name -> URNs its value was computed from (data-flow dependencies).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self, *, detailed: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -56,6 +58,7 @@ class PlannedResource:
             inputs=dict(data.get("inputs", {})),
             outputs=dict(data.get("outputs", {})),
             id=data.get("id", ""),
+            property_dependencies=dict(data.get("property_dependencies", {})),
         )
 
 

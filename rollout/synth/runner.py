@@ -145,6 +145,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=inputs,
             outputs=_plain(state),
             id=id_,
+            property_dependencies={
+                key: list(value.urns)
+                for key, value in request.propertyDependencies.items()
+            },
         )
         with self.lock:
             self.records.append(record)

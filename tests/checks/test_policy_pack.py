@@ -66,7 +66,15 @@ def as_pulumi_sees_it(plan: StackPlan) -> StackValidationArgs:
             {},
         )
     for resource in plan.resources:
-        by_urn[resource.urn].dependencies = [by_urn[u] for u in resource.depends_on]
+        pulumi_view = by_urn[resource.urn]
+        sources = {u for urns in resource.property_dependencies.values() for u in urns}
+        pulumi_view.dependencies = [
+            by_urn[u] for u in sorted(set(resource.depends_on) | sources)
+        ]
+        pulumi_view.property_dependencies = {
+            key: [by_urn[u] for u in urns]
+            for key, urns in resource.property_dependencies.items()
+        }
     return StackValidationArgs(list(by_urn.values()))
 
 

@@ -462,15 +462,40 @@ def test_deployment__no_triggers__fails(good):
     assert failing_names("wiring.deployment-triggers", plan) == ["api-deployment"]
 
 
-def test_deployment__integration_not_depended_on__fails(good):
+def test_deployment__triggers_not_from_integration__fails(good):
     plan = copy.deepcopy(good)
     deployment = named(plan, "api-deployment")
     integration = named(plan, "items-get", "aws:apigateway/integration:Integration")
-    deployment.depends_on = [u for u in deployment.depends_on if u != integration.urn]
+    deployment.property_dependencies["triggers"].remove(integration.urn)
 
     [failure] = failures("wiring.deployment-triggers", plan)
     assert failure.resource.endswith("::api-deployment")
     assert "items-get" in failure.message
+
+
+def test_deployment__constant_triggers__fails():
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        opts = pulumi.ResourceOptions(provider=provider)
+        api = aws.apigateway.RestApi("api", opts=opts)
+        method = aws.apigateway.Method(
+            "root-get",
+            rest_api=api.id,
+            resource_id=api.root_resource_id,
+            http_method="GET",
+            authorization="NONE",
+            opts=opts,
+        )
+        aws.apigateway.Deployment(
+            "deployment",
+            rest_api=api.id,
+            triggers={"version": "1"},
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[method]),
+        )
+
+    [failure] = failures("wiring.deployment-triggers", synthesize(program))
+    assert failure.resource.endswith("::deployment")
+    assert "root-get" in failure.message
 
 
 def test_no_apigateway_account__account_resource__fails():
