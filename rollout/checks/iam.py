@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from functools import cache
 
+from policyuniverse.policy import Policy
+
 from rollout.checks.base import Graph, Verdict, display, rule, value
 from rollout.checks.policies import (
     VPC_NETWORK_INTERFACE_ACTIONS,
@@ -263,6 +265,27 @@ def _is_account_root(principal: str) -> bool:
 
 
 @rule(
+    "iam.resource-policy-not-public",
+    "error",
+    "No key, bucket, queue or topic policy or trust policy lets anyone in.",
+)
+def resource_policy_not_public(graph: Graph) -> Iterator[Verdict]:
+    for document in resource_documents(graph):
+        if document.data is None:
+            continue
+        where = f"{display(document.owner)} {document.where}"
+        if Policy(document.data).is_internet_accessible():
+            yield Verdict(
+                document.owner,
+                False,
+                f"{where} allows any principal without a limiting condition; name "
+                "the principals (account, service, role) it means",
+            )
+        else:
+            yield Verdict(document.owner, True, f"{where} names its principals")
+
+
+@rule(
     "s3.tls-only",
     "error",
     "Every bucket's policy denies requests that do not use TLS.",
@@ -313,5 +336,6 @@ RULES = [
     no_managed_policy_on_function_role,
     no_duplicate_grant,
     key_policy_keeps_admin,
+    resource_policy_not_public,
     tls_only,
 ]

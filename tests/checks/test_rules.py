@@ -297,6 +297,23 @@ def test_key_policy__no_root_statement__fails(good):
     assert failing_names("kms.key-policy-keeps-admin", plan) == ["data-key"]
 
 
+def test_resource_policy_not_public__bucket_open_to_all__fails(good):
+    def open_to_all(document):
+        arn = document["Statement"][0]["Resource"][1]
+        document["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": arn,
+            }
+        )
+
+    plan = edited_policy(good, "data-policy", open_to_all)
+
+    assert failing_names("iam.resource-policy-not-public", plan) == ["data-policy"]
+
+
 def test_tls_only__condition_true__fails_the_bucket(good):
     def allow_http(document):
         document["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"] = "true"
