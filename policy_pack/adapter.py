@@ -42,6 +42,9 @@ def plain(value: Any) -> Any:
             return [plain(item) for item in target]
     if _is_unknown(value):
         return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        # Protobuf carries every number as a double; the plan keeps integers.
+        return int(value)
     return value
 
 

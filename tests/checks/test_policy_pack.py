@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     EnforcementLevel,
     PolicyProviderResource,
@@ -14,7 +16,7 @@ from pulumi_policy import (
     PolicyResourceOptions,
     StackValidationArgs,
 )
-from pulumi_policy.policy import PolicyCustomTimeouts
+from pulumi_policy.policy import PolicyCustomTimeouts, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from rollout.checks import run_checks
@@ -25,6 +27,49 @@ from tests.checks.programs import good_program, named, synthesize
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy_pack"))
 
 import adapter  # noqa: E402
+
+
+def analyze_stack(plan: StackPlan) -> set[tuple[str, str, str]]:
+    """What Pulumi's policy analyzer reports for ``plan``, through its gRPC servicer.
+
+    The request is built the way the Pulumi engine sends a stack: properties as
+    protobuf structs, provider, dependencies and property dependencies by URN.
+    """
+    by_urn = {r.urn: r for r in plan.resources}
+    request = analyzer_pb2.AnalyzeStackRequest()
+    for resource in plan.resources:
+        item = request.resources.add(
+            type=resource.type,
+            urn=resource.urn,
+            name=resource.name,
+            parent=resource.parent,
+            dependencies=sorted(
+                set(resource.depends_on)
+                | {u for urns in resource.property_dependencies.values() for u in urns}
+            ),
+        )
+        props = {**resource.outputs, **resource.inputs, "id": resource.id}
+        json_format.ParseDict(props, item.properties)
+        item.options.ignoreChanges.extend(resource.options.get("ignore_changes", []))
+        item.options.protect = resource.options.get("protect", False)
+        for key, urns in resource.property_dependencies.items():
+            item.propertyDependencies[key].urns.extend(urns)
+        if resource.provider:
+            owner = by_urn[resource.provider.rsplit("::", 1)[0]]
+            item.provider.type = owner.type
+            item.provider.urn = owner.urn
+            item.provider.name = owner.name
+            json_format.ParseDict(owner.inputs, item.provider.properties)
+
+    servicer = _PolicyAnalyzerServicer(
+        "rollout", "0.0.1", adapter.policies(), EnforcementLevel.ADVISORY
+    )
+    response = servicer.AnalyzeStack(request, None)
+    # The analyzer puts the policy's description before the message.
+    return {
+        (d.policyName, d.urn, d.message.split("\n", 1)[-1])
+        for d in response.diagnostics
+    }
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +161,11 @@ def test_pack__broken_plan__reports_what_rollout_check_reports(good):
 
     assert {e[0] for e in expected} == {"functions-api-timeout", "kms-key-rotation"}
     assert violations(plan) == expected
+    assert analyze_stack(plan) == expected
+
+
+def test_analyzer__good_program__no_diagnostic(good):
+    assert analyze_stack(good) == set()
 
 
 def test_pack__values_unknown_during_preview__are_skipped(good):
@@ -124,3 +174,22 @@ def test_pack__values_unknown_during_preview__are_skipped(good):
     integration.inputs["uri"] = UNKNOWN_STRING_VALUE
 
     assert violations(plan) == set()
+
+
+def test_main__run_by_pulumi__serves_every_rule(monkeypatch):
+    import runpy
+
+    import pulumi_policy
+
+    served = {}
+
+    def fake_pack(name, policies, **_):
+        served.update(name=name, policies=[p.name for p in policies])
+
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
+    pack_dir = Path(__file__).resolve().parents[2] / "policy_pack"
+
+    runpy.run_path(str(pack_dir / "__main__.py"), run_name="__main__")
+
+    assert served["name"] == "rollout"
+    assert served["policies"] == [r.id.replace(".", "-") for r in RULES]
