@@ -228,7 +228,7 @@ class ArtifactBuilder:
         if not _holds(path, sha256):
             _atomic_write_bytes(path, data)
         atomic_write_text(self._cache / "builds" / inputs, sha256 + "\n")
-        log.info("built artifact %s (%d bytes)", sha256, len(data))
+        log.debug("built artifact %s (%d bytes)", sha256, len(data))
         return Artifact(path=path, sha256=sha256)
 
     def _sources(self) -> list[_Entry]:
@@ -281,7 +281,7 @@ class ArtifactBuilder:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".install-", dir=target.parent))
         try:
-            log.info("installing the dependencies of %s", requirements)
+            log.debug("installing the dependencies of %s", requirements)
             self._installer.install(requirements, staging)
             _prune(staging)
             try:
