@@ -51,6 +51,31 @@ class SystemClock:
         time.sleep(seconds)
 
 
+class _MonotonicClock:
+    """A Clock over anything with ``monotonic()`` and ``sleep()``, such as the
+    ``time`` module itself."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def now(self) -> float:
+        return self._source.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self._source.sleep(seconds)
+
+
+def as_clock(clock: Any) -> Clock:
+    """``clock`` as a Clock: a Clock as it is, the ``time`` module adapted."""
+    if clock is None:
+        return SystemClock()
+    if hasattr(clock, "now") and hasattr(clock, "sleep"):
+        return clock
+    if hasattr(clock, "monotonic") and hasattr(clock, "sleep"):
+        return _MonotonicClock(clock)
+    raise TypeError(f"{clock!r} has neither now() nor monotonic() with sleep()")
+
+
 class HttpSender(Protocol):
     def __call__(self, method: str, url: str, body: Any) -> int:
         """Send one request and return the HTTP status; raise OSError if none."""
@@ -181,14 +206,14 @@ class HealthGate:
     def __init__(
         self,
         clients: AwsClients,
-        clock: Clock | None = None,
+        clock: Clock | Any = None,
         http: HttpSender | None = None,
         poll_seconds: float = 30,
     ) -> None:
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be positive, got {poll_seconds}")
         self._clients = clients
-        self._clock = clock or SystemClock()
+        self._clock = as_clock(clock)
         self._http = http or UrllibSender()
         self._poll_seconds = poll_seconds
 
@@ -196,12 +221,16 @@ class HealthGate:
         self,
         region: str,
         alarm_names: list[str],
-        api_url: str,
+        api_url: str | None,
         bake_minutes: float,
         smoke: list[SmokeRequest],
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> GateVerdict:
-        """Bake ``region`` for ``bake_minutes`` and return the verdict."""
+        """Bake ``region`` for ``bake_minutes`` and return the verdict.
+
+        ``api_url`` is the URL the stack exports; with smoke requests to send,
+        a missing or non-HTTP URL fails the gate.
+        """
         rlog = _RegionLog(log, {"region": region})
         clock = self._clock
         started = clock.now()
@@ -229,15 +258,20 @@ class HealthGate:
         self,
         bake: _Bake,
         alarm_names: list[str],
-        api_url: str,
+        api_url: str | None,
         smoke: list[SmokeRequest],
         rlog: logging.LoggerAdapter,
     ) -> GateVerdict:
         clock = self._clock
+        if smoke and not api_url:
+            return bake.verdict(
+                clock, False, "the stack exports no API URL to send smoke requests to"
+            )
         if smoke and not _is_http_url(api_url):
             return bake.verdict(
                 clock, False, f"the stack's API URL '{api_url}' is not an http(s) URL"
             )
+        api_url = api_url or ""
         if not alarm_names:
             rlog.warning("the stack exports no alarms; the gate watches smoke only")
 

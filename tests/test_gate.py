@@ -11,7 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rollout.aws import AwsClients
-from rollout.gate import GateVerdict, HealthGate, SystemClock, UrllibSender
+from rollout.gate import (
+    GateVerdict,
+    HealthGate,
+    SystemClock,
+    UrllibSender,
+    as_clock,
+)
 from rollout.manifests import RegionManifest, SmokeRequest
 
 REGION = "eu-west-1"
@@ -328,6 +334,28 @@ def test_run__api_url_not_http__fails_without_sending(clients, api):
     assert api.received == []
 
 
+def test_run__stack_exports_no_api_url__fails_without_sending(clients, api):
+    create_alarm(clients, ERRORS)
+    create_alarm(clients, LATENCY)
+    gate = HealthGate(clients, clock=FakeClock())
+
+    verdict = gate.run(REGION, [ERRORS, LATENCY], None, 10, SMOKE)
+
+    assert not verdict.passed
+    assert "exports no API URL" in verdict.reason
+    assert api.received == []
+
+
+def test_run__no_api_url_and_no_smoke__judged_on_alarms_alone(clients):
+    create_alarm(clients, ERRORS)
+    gate = HealthGate(clients, clock=FakeClock())
+
+    verdict = gate.run(REGION, [ERRORS], None, 1, [])
+
+    assert verdict.passed, verdict.reason
+    assert verdict.polls == 3
+
+
 def test_verdict__to_json__carries_the_evidence(clients, api):
     create_alarm(clients, ERRORS, "ALARM")
     create_alarm(clients, LATENCY)
@@ -367,6 +395,34 @@ def test_system_clock__now__moves_forward():
     clock.sleep(0)
 
     assert clock.now() >= first
+
+
+class MonotonicSource:
+    """Shaped like the time module: monotonic() and sleep()."""
+
+    def __init__(self) -> None:
+        self.value = 50.0
+
+    def monotonic(self) -> float:
+        return self.value
+
+    def sleep(self, seconds: float) -> None:
+        self.value += seconds
+
+
+def test_as_clock__time_module_shape__adapted_to_now_and_sleep(clients):
+    import time
+
+    source = MonotonicSource()
+    gate = HealthGate(clients, clock=source)
+
+    verdict = gate.run(REGION, [], None, 1.5, [])
+
+    assert verdict.passed
+    assert source.value == 50.0 + 90
+    assert as_clock(time).now() <= time.monotonic()
+    with pytest.raises(TypeError):
+        as_clock(object())
 
 
 def test_urllib_sender__json_body__sent_with_content_type(api):
