@@ -239,7 +239,7 @@ class ArtifactBuilder:
             )
         return [
             _Entry(path.relative_to(self._code_dir).as_posix(), path)
-            for path in _files_under(self._code_dir)
+            for path in _files_under(self._code_dir, skip_hidden=True)
         ]
 
     def _inputs_hash(self, sources: list[_Entry], pinned: list[str]) -> str:
@@ -273,7 +273,7 @@ class ArtifactBuilder:
             self._install(requirements, target)
         return [
             _Entry(path.relative_to(target).as_posix(), path)
-            for path in _files_under(target)
+            for path in _files_under(target, skip_hidden=False)
             if _is_runtime_file(path.relative_to(target))
         ]
 
@@ -344,16 +344,24 @@ def _requirement_lines(requirements: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _files_under(root: Path) -> Iterator[Path]:
-    """Files below ``root``, without caches, bytecode or hidden files."""
+def _files_under(root: Path, *, skip_hidden: bool) -> Iterator[Path]:
+    """Files below ``root``, without caches or bytecode.
+
+    Hidden files are left out of the sources (editor and tool droppings, a
+    stray ``.env``) but kept in dependencies, where wheels repaired by
+    auditwheel may keep their shared libraries in a ``.libs`` folder.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
+            d
+            for d in dirnames
+            if d not in _SKIP_DIRS and not (skip_hidden and d.startswith("."))
         )
         for filename in sorted(filenames):
-            if filename.startswith(".") or Path(filename).suffix in _SKIP_SUFFIXES:
+            if skip_hidden and filename.startswith("."):
                 continue
-            yield Path(dirpath) / filename
+            if Path(filename).suffix not in _SKIP_SUFFIXES:
+                yield Path(dirpath) / filename
 
 
 def _is_runtime_file(relative: Path) -> bool:

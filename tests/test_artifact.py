@@ -182,6 +182,20 @@ def test_build__dependencies__zipped_without_install_records(tmp_path: Path):
     assert not [name for name in names if name.endswith(".pyc")]
 
 
+def test_build__dependency_with_hidden_libs_folder__kept(tmp_path: Path):
+    project = make_project(tmp_path, requirements="fastlib==1.0\n")
+    installer = FakeInstaller(
+        {
+            "fastlib/__init__.py": b"",
+            "fastlib/.libs/libfast-1a2b.so": b"\x7fELF",
+        }
+    )
+
+    names = zip_names(build_artifact(project, installer=installer))
+
+    assert "fastlib/.libs/libfast-1a2b.so" in names
+
+
 # Caches
 
 
