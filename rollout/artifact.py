@@ -192,8 +192,15 @@ def platform_label(platform: LambdaPlatform) -> str:
 
 @dataclass(frozen=True)
 class _Entry:
+    """One file of the zip. Sources carry the bytes read for the inputs hash,
+    so the zip holds exactly what was hashed even if a file changes meanwhile."""
+
     name: str
     path: Path
+    content: bytes | None = None
+
+    def read(self) -> bytes:
+        return self.content if self.content is not None else self.path.read_bytes()
 
 
 class ArtifactBuilder:
@@ -238,7 +245,7 @@ class ArtifactBuilder:
                 "built from it"
             )
         return [
-            _Entry(path.relative_to(self._code_dir).as_posix(), path)
+            _Entry(path.relative_to(self._code_dir).as_posix(), path, path.read_bytes())
             for path in _files_under(self._code_dir, skip_hidden=True)
         ]
 
@@ -247,7 +254,7 @@ class ArtifactBuilder:
         if pinned:
             digest.update(f"installer {self._installer.fingerprint}\n".encode())
         for entry in sources:
-            content = hashlib.sha256(entry.path.read_bytes()).hexdigest()
+            content = hashlib.sha256(entry.read()).hexdigest()
             digest.update(f"source {entry.name} {content}\n".encode())
         return digest.hexdigest()
 
@@ -304,24 +311,24 @@ def build_artifact(
     return ArtifactBuilder(project_root, installer, cache_dir).build()
 
 
-def build_zip(entries: list[tuple[str, Path]]) -> bytes:
-    """Zip ``(name, path)`` pairs sorted by name, with fixed times and modes."""
+def build_zip(entries: list[_Entry]) -> bytes:
+    """Zip the entries sorted by name, with fixed times and modes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, path in sorted(entries):
-            info = zipfile.ZipInfo(name, _FIXED_DATE)
+        for entry in sorted(entries, key=lambda e: e.name):
+            info = zipfile.ZipInfo(entry.name, _FIXED_DATE)
             info.create_system = 3  # Unix, so the mode bits below are read
             info.external_attr = _FILE_MODE << 16
             archive.writestr(
                 info,
-                path.read_bytes(),
+                entry.read(),
                 compress_type=zipfile.ZIP_DEFLATED,
                 compresslevel=_COMPRESS_LEVEL,
             )
     return buffer.getvalue()
 
 
-def _merge(sources: list[_Entry], deps: list[_Entry]) -> list[tuple[str, Path]]:
+def _merge(sources: list[_Entry], deps: list[_Entry]) -> list[_Entry]:
     names = {entry.name for entry in deps}
     clashes = sorted(entry.name for entry in sources if entry.name in names)
     if clashes:
@@ -329,7 +336,7 @@ def _merge(sources: list[_Entry], deps: list[_Entry]) -> list[tuple[str, Path]]:
             f"lambda_code/{clashes[0]} has the same path as a file of an installed "
             "dependency; rename it or drop the dependency from requirements.txt"
         )
-    return [(e.name, e.path) for e in sources] + [(e.name, e.path) for e in deps]
+    return sources + deps
 
 
 def _requirement_lines(requirements: Path) -> list[str]:

@@ -376,3 +376,15 @@ def test_aws_clients__unknown_region__input_error_lists_known():
 
     with pytest.raises(InputError, match="no manifest for region 'eu-west-3'"):
         clients.client("eu-west-3", "s3")
+
+
+def test_aws_clients__profile_not_configured__input_error_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    manifest = RegionManifest(region="eu-west-1", role="canary", profile="nobody")
+    clients = AwsClients({"eu-west-1": manifest})
+
+    with pytest.raises(InputError, match="profile 'nobody'"):
+        clients.client("eu-west-1", "s3")
