@@ -233,6 +233,29 @@ def test_replicate__copy_damaged_in_one_region__that_region_failed_and_cleaned(
     assert results["ap-southeast-2"].status == "copied"
 
 
+def test_replicate__s3_checksum_of_copy_differs__failed_on_checksum(
+    moto_reset, aws_env, artifact
+):
+    def replace_with_checksummed_garbage(s3, request):
+        s3.put_object(
+            Bucket=request["Bucket"],
+            Key=request["Key"],
+            Body=b"\1" * artifact.path.stat().st_size,
+            ChecksumAlgorithm="SHA256",
+        )
+
+    clients = tampered(moto_reset, {"eu-west-1": replace_with_checksummed_garbage})
+    create_buckets(clients)
+    replicator = Replicator(clients)
+    replicator.upload(artifact, *SOURCE)
+
+    results = by_region(replicator.replicate(artifact.ref, *SOURCE, TARGETS))
+
+    assert results["eu-west-1"].status == "failed"
+    assert "S3 reports SHA-256" in results["eu-west-1"].error
+    assert "was deleted" in results["eu-west-1"].error
+
+
 def test_replicate__copy_truncated__failed_on_size(moto_reset, aws_env, artifact):
     def truncate(s3, request):
         s3.put_object(Bucket=request["Bucket"], Key=request["Key"], Body=b"PK")
