@@ -4,7 +4,10 @@ During the bake the gate reads the region's CloudWatch alarms every
 ``poll_seconds`` and sends the manifest's smoke requests to the stack's API at
 the start and at the end. It passes when no alarm is in ALARM at any poll and
 every smoke request gets its expected status; anything else fails it, at once,
-with the evidence in the :class:`GateVerdict`.
+with the evidence in the :class:`GateVerdict`. An alarm in INSUFFICIENT_DATA
+counts as healthy: a new alarm has no data until traffic reaches it. An alarm
+the stack exports but CloudWatch does not know fails the gate, since its
+health cannot be watched.
 
 Time comes from an injected :class:`Clock` and HTTP from an injected sender, so
 a ten-minute bake runs in milliseconds under test.
@@ -238,8 +241,9 @@ class HealthGate:
             region, started, started + max(0.0, bake_minutes) * 60, on_progress
         )
         verdict = self._bake(bake, alarm_names, api_url, smoke, rlog)
-        bake.report(clock, "passed" if verdict.passed else "failed")
+
         outcome = "passed" if verdict.passed else "failed"
+        bake.report(clock, outcome)
         rlog.info("health gate %s: %s", outcome, verdict.reason)
         return verdict
 
