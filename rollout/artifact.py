@@ -14,7 +14,9 @@ Two caches under ``.rollout/cache/`` keep repeated builds fast:
   (sources, requirements, installer settings), so a second build reads the
   sources, finds the zip and runs nothing.
 
-Both are written to a temporary name and renamed into place.
+Both are written to a temporary name and renamed into place. The variable
+``ROLLOUT_DEPS_CACHE`` moves the dependency cache to a folder shared between
+projects (a CI cache, or the copies of a project a test suite makes).
 """
 
 from __future__ import annotations
@@ -211,10 +213,15 @@ class ArtifactBuilder:
         project_root: Path,
         installer: Installer | None = None,
         cache_dir: Path | None = None,
+        deps_cache_dir: Path | None = None,
     ) -> None:
         self._code_dir = project_root / "lambda_code"
         self._installer = installer or PipInstaller()
         self._cache = cache_dir or project_root / ".rollout" / "cache"
+        shared = os.environ.get("ROLLOUT_DEPS_CACHE")
+        self._deps_cache = deps_cache_dir or (
+            Path(shared) if shared else self._cache / "deps"
+        )
 
     def build(self) -> Artifact:
         sources = self._sources()
@@ -275,7 +282,7 @@ class ArtifactBuilder:
                 [f"format {BUILD_FORMAT}", self._installer.fingerprint, *pinned]
             ).encode()
         ).hexdigest()
-        target = self._cache / "deps" / key
+        target = self._deps_cache / key
         if not target.is_dir():
             self._install(requirements, target)
         return [

@@ -29,6 +29,12 @@ SOURCES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def own_dependency_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's project keeps its own dependency cache."""
+    monkeypatch.delenv("ROLLOUT_DEPS_CACHE", raising=False)
+
+
 class FakeInstaller:
     """Writes a fixed set of files as pip would, and counts its runs.
 
@@ -261,6 +267,23 @@ def test_build__installer_settings_changed__installs_again(tmp_path: Path):
 
     assert len(first.calls) == 1
     assert len(other.calls) == 1
+
+
+def test_build__shared_dependency_cache__second_project_installs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("ROLLOUT_DEPS_CACHE", str(tmp_path / "shared-deps"))
+    first = make_project(tmp_path / "one", requirements="tinylib==1.0\n")
+    second = make_project(tmp_path / "two", requirements="tinylib==1.0\n")
+    installer = FakeInstaller()
+
+    built = build_artifact(first, installer=installer)
+    again = build_artifact(second, installer=installer)
+
+    assert len(installer.calls) == 1
+    assert again.sha256 == built.sha256
+    assert again.path.parent == second / ".rollout" / "cache"
+    assert len(list((tmp_path / "shared-deps").iterdir())) == 1
 
 
 @pytest.mark.parametrize("requirements", [None, "", "# nothing pinned yet\n\n"])
