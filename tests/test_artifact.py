@@ -335,6 +335,38 @@ def test_build__cache_holds__no_temporary_files(tmp_path: Path):
     assert artifact.path.parent == cache
 
 
+def test_build__two_builds_at_once__both_succeed_with_one_result(tmp_path: Path):
+    import threading
+
+    project = make_project(tmp_path, requirements="tinylib==1.0\n")
+    both_installing = threading.Barrier(2, timeout=10)
+
+    class MeetingInstaller(FakeInstaller):
+        def install(self, requirements: Path, target: Path) -> None:
+            both_installing.wait()
+            super().install(requirements, target)
+
+    results: list[Artifact] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                build_artifact(project, installer=MeetingInstaller())
+            )
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2
+    assert results[0] == results[1]
+    deps = project / ".rollout" / "cache" / "deps"
+    assert len(list(deps.iterdir())) == 1
+    assert "tinylib/core.py" in zip_names(results[0])
+
+
 # Errors
 
 
