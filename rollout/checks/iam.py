@@ -146,7 +146,9 @@ def star_resource_once_per_role(graph: Graph) -> Iterator[Verdict]:
                 f"{display(role)} has {count} statements on '*'; merge them into one",
             )
         else:
-            yield Verdict(role, True, f"{display(role)} has {count} statement on '*'")
+            yield Verdict(
+                role, True, f"{display(role)} has {count} statement(s) on '*'"
+            )
 
 
 @rule(
