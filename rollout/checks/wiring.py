@@ -71,11 +71,10 @@ def _depends(resource: PlannedResource, other: PlannedResource) -> bool:
 def notification_after_permission(graph: Graph) -> Iterator[Verdict]:
     for notification, function in notified_functions(graph):
         bucket = graph.find(notification.inputs.get("bucket"), *BUCKETS)
-        bucket_arn = (
-            value(bucket, "arn") or f"arn:aws:s3:::{bucket_name(bucket)}"
-            if bucket
-            else f"arn:aws:s3:::{notification.inputs.get('bucket')}"
-        )
+        if bucket is not None:
+            bucket_arn = value(bucket, "arn") or f"arn:aws:s3:::{bucket_name(bucket)}"
+        else:
+            bucket_arn = f"arn:aws:s3:::{notification.inputs.get('bucket')}"
         permissions = [
             p
             for p in graph.of_type(PERMISSION)
