@@ -66,8 +66,6 @@ def post_item() -> Response:
         item = service.create_item(store, payload)
     else:
         item = create_once(key, payload)
-
-    logger.info("item created", extra={"item_id": item["id"]})
     return json_response(201, item)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     BasePersistenceLayer,
     IdempotencyConfig,
@@ -21,6 +22,8 @@ from items.store import ItemStore
 
 BODY_MAX_BYTES = 16 * 1024
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+logger = Logger(child=True)
 
 
 class RequestError(Exception):
@@ -104,6 +107,7 @@ def create_item(
 
     item = fields.to_item(new_id(), now(), source="api")
     store.put(item)
+    logger.info("item created", extra={"item_id": item["id"]})
     return to_json_value(item)
 
 
