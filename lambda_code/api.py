@@ -129,5 +129,7 @@ def internal_error(_: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict, context: object) -> dict:
+    if "httpMethod" not in event or "path" not in event:
+        raise ValueError("not an API Gateway REST proxy event: no httpMethod or path")
     idempotency.register_lambda_context(context)
     return app.resolve(event, context)

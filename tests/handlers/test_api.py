@@ -56,6 +56,23 @@ def test_post_items__base64_body__201(call):
     assert body["name"] == "washer"
 
 
+def test_post_items__event_without_headers__201(load, context):
+    api = load("api")
+    event = api_event("POST", "/items", {"name": "bolt", "quantity": 1})
+    event["headers"] = event["multiValueHeaders"] = None
+
+    response = api.handler(event, context)
+
+    assert response["statusCode"] == 201
+
+
+def test_handler__not_a_proxy_event__raises_saying_so(load, context):
+    api = load("api")
+
+    with pytest.raises(ValueError, match="not an API Gateway REST proxy event"):
+        api.handler({"detail-type": "Scheduled Event"}, context)
+
+
 def test_get_item__existing__200_with_item(call):
     _, created, _ = call("POST", "/items", {"name": "gear", "quantity": 7})
 
@@ -83,10 +100,11 @@ def test_get_item__unknown_id__404(call):
     ],
 )
 def test_post_items__malformed_body__400(call, items_table, payload, expected):
-    status, body, _ = call("POST", "/items", payload)
+    status, body, response = call("POST", "/items", payload)
 
     assert status == 400
     assert expected in body["message"]
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert items_table.scan()["Count"] == 0
 
 
@@ -211,6 +229,31 @@ def test_post_items__invalid_body_with_idempotency_key__400_and_key_reusable(
     assert items_table.scan()["Count"] == 1
 
 
+def test_post_items__same_key_while_first_in_progress__409(
+    load, context, monkeypatch, items_table
+):
+    api = load("api")
+    event = api_event(
+        "POST", "/items", {"name": "bolt", "quantity": 1}, {"Idempotency-Key": "k"}
+    )
+    store_put = api.store.put
+    concurrent = []
+
+    def put_while_retried(item):
+        # The client retries while the first request is still writing.
+        concurrent.append(api.handler(event, context))
+        store_put(item)
+
+    monkeypatch.setattr(api.store, "put", put_while_retried)
+
+    first = api.handler(event, context)
+
+    assert first["statusCode"] == 201
+    assert concurrent[0]["statusCode"] == 409
+    assert "in progress" in json.loads(concurrent[0]["body"])["message"]
+    assert items_table.scan()["Count"] == 1
+
+
 def test_post_items__overlong_idempotency_key__400(call):
     status, body, _ = call(
         "POST", "/items", {"name": "b", "quantity": 1}, {"Idempotency-Key": "k" * 256}
@@ -261,6 +304,7 @@ def test_post_items__table_missing__500_without_details(
 
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"message": "internal error"}
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert "Traceback" not in response["body"]
     logged = next(r for r in caplog.records if r.getMessage() == "request failed")
     assert type(logged.exc_info[1]).__name__ == "ResourceNotFoundException"
