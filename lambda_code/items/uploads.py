@@ -36,8 +36,9 @@ from items.store import ItemStore
 UPLOADS_PREFIX = "uploads/"
 PROCESSED_PREFIX = "processed/"
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-# Bigger objects would not fit a function's memory and time; split them instead.
-OBJECT_MAX_BYTES = 50 * 1024 * 1024
+# An object is read whole and written within one invocation; bigger ones would
+# outgrow the function's memory and timeout, so they must be split upstream.
+OBJECT_MAX_BYTES = 10 * 1024 * 1024
 # The report is kept in the idempotency table, whose items are limited to 400 KB.
 REPORTED_PROBLEMS_MAX = 50
 CSV_COLUMNS = ("id", "name", "quantity", "price", "created_at", "source")
