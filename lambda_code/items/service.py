@@ -47,13 +47,16 @@ def parse_body(body: str | None, is_base64_encoded: bool) -> dict:
     if body is None or body == "":
         raise RequestError(400, "request body is empty; send a JSON object")
 
-    if is_base64_encoded:
-        try:
+    try:
+        if is_base64_encoded:
             raw = base64.b64decode(body, validate=True)
-        except binascii.Error as exc:
-            raise RequestError(400, "request body is not valid base64") from exc
-    else:
-        raw = body.encode("utf-8")
+        else:
+            raw = body.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestError(400, "request body is not UTF-8 text") from exc
+    except (binascii.Error, ValueError) as exc:
+        # b64decode raises ValueError, not binascii.Error, for non-ASCII input.
+        raise RequestError(400, "request body is not valid base64") from exc
 
     if len(raw) > BODY_MAX_BYTES:
         raise RequestError(

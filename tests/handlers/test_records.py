@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -75,3 +78,31 @@ def test_to_json_value__decimals__back_to_numbers(records):
 
     assert records.to_json_value(value) == {"a": 2, "b": [0.25], "c": "x"}
     assert isinstance(records.to_json_value(Decimal("2")), int)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+records_like = st.dictionaries(
+    st.sampled_from(["name", "quantity", "price", "id", ""]), json_values, max_size=4
+)
+
+
+@given(record=json_values | records_like, from_text=st.booleans())
+def test_validate__any_json_value__fields_or_invalid_record(record, from_text):
+    records = importlib.import_module("items.records")
+
+    try:
+        fields = records.validate(record, from_text=from_text)
+    except records.InvalidRecord as refused:
+        assert refused.problems
+        return
+
+    assert fields.name and fields.name == fields.name.strip()
+    assert 0 <= fields.quantity <= records.QUANTITY_MAX
+    assert fields.price is None or fields.price.is_finite()
