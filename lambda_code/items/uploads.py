@@ -145,6 +145,13 @@ def _json_lines(text: str) -> list[tuple[int, Any]]:
 
 def _csv_rows(key: str, text: str) -> list[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_records(key, reader)
+    except csv.Error as exc:
+        raise PoisonObject(f"{key!r} is not readable as CSV: {exc}") from exc
+
+
+def _csv_records(key: str, reader: csv.DictReader) -> list[tuple[int, Any]]:
     header = reader.fieldnames or []
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name not in FIELDS]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.handlers.conftest import LAMBDA_CODE
@@ -22,8 +24,11 @@ def test_import__required_variable_missing__names_it(
 ):
     monkeypatch.delenv(variable)
 
-    with pytest.raises(Exception, match=f"environment variable {variable} is missing"):
+    message = f"environment variable {variable} is missing"
+    with pytest.raises(Exception, match=message) as refused:
         load(module)
+
+    assert isinstance(refused.value, sys.modules["items.config"].ConfigurationError)
 
 
 def test_import__required_variable_blank__refused(load, lambda_env, monkeypatch):
@@ -40,28 +45,6 @@ def test_api_import__data_bucket_absent__not_required(load, lambda_env, monkeypa
 
     assert api.settings.items_table == lambda_env["ITEMS_TABLE"]
     assert api.settings.data_bucket is None
-
-
-def test_load_settings__secret_parameters__parsed(load):
-    config = load("items.config")
-
-    settings = config.load_settings(
-        {"ITEMS_TABLE": "t", "SECRET_PARAMETERS": '{"api-key": "/rollout/key"}'},
-        required=("ITEMS_TABLE",),
-    )
-
-    assert settings.secret_parameters == {"api-key": "/rollout/key"}
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [("{not json", "not valid JSON"), ('["a"]', "must map"), ('{"a": 1}', "must map")],
-)
-def test_load_settings__secret_parameters_malformed__refused(load, raw, message):
-    config = load("items.config")
-
-    with pytest.raises(config.ConfigurationError, match=message):
-        config.load_settings({"SECRET_PARAMETERS": raw}, required=())
 
 
 def test_requirements__exact_pins_without_boto3():

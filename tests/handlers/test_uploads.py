@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -97,3 +100,29 @@ def test_process_object__too_large__poison(uploads, monkeypatch):
 
     with pytest.raises(uploads.PoisonObject, match="must be split"):
         uploads.process_object(FakeS3(b"x" * 11), FakeStore(), ref, "b")
+
+
+@given(
+    data=st.binary(max_size=300)
+    | st.text(alphabet='name,quantity,price"\r\n\x00 1a{}:', max_size=300).map(
+        str.encode
+    ),
+    key=st.sampled_from(["uploads/a.csv", "uploads/a.jsonl"]),
+)
+def test_parse__any_bytes__parsed_or_poison(data, key):
+    uploads = importlib.import_module("items.uploads")
+
+    try:
+        parsed = uploads.parse(key, data)
+    except uploads.PoisonObject:
+        return
+
+    lines = [line for line, _ in parsed.valid] + [p["line"] for p in parsed.invalid]
+    assert len(lines) == len(set(lines))
+
+
+def test_parse__csv_field_over_csv_limit__poison(uploads):
+    data = b'name,quantity\n"' + b"x" * 200_000 + b'",1\n'
+
+    with pytest.raises(uploads.PoisonObject, match="not readable as CSV"):
+        uploads.parse("uploads/a.csv", data)
