@@ -120,14 +120,18 @@ def parse(key: str, data: bytes) -> Parsed:
         rows = _json_lines(text)
         from_text = False
 
+    # A row the reader could not turn into a record arrives as its InvalidRecord.
     valid, invalid = [], []
     for line, record in rows:
+        if isinstance(record, InvalidRecord):
+            invalid.append({"line": line, "problems": record.problems})
+            continue
         try:
-            if isinstance(record, InvalidRecord):
-                raise record
-            valid.append((line, validate_record(record, from_text=from_text)))
+            fields = validate_record(record, from_text=from_text)
         except InvalidRecord as exc:
             invalid.append({"line": line, "problems": exc.problems})
+        else:
+            valid.append((line, fields))
     return Parsed(valid=valid, invalid=invalid)
 
 
