@@ -220,6 +220,23 @@ def test_poison_beside_good_object__good_processed_then_raises(
     assert [i["name"] for i in all_items(items_table)] == ["a"]
 
 
+def test_event_with_poison__retried__good_object_not_written_again(
+    processor, s3, items_table, context
+):
+    good = upload(s3, "uploads/good.jsonl", jsonl({"name": "a", "quantity": 1}))
+    event = s3_event(good, upload(s3, "uploads/bad.bin", b"\x00"))
+    with pytest.raises(processor.uploads.ObjectsFailed):
+        processor.handler(event, context)
+    s3.delete_object(Bucket=DATA_BUCKET, Key="processed/good.jsonl")
+
+    with pytest.raises(processor.uploads.ObjectsFailed):
+        processor.handler(event, context)
+
+    assert len(all_items(items_table)) == 1
+    listed = s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="processed/")
+    assert listed["KeyCount"] == 0
+
+
 def test_object_outside_uploads__skipped(processor, s3, items_table, context):
     obj = upload(s3, "processed/x.jsonl", jsonl({"name": "a", "quantity": 1}))
 
