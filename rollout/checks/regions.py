@@ -76,7 +76,7 @@ def one_per_region(graph: Graph) -> Iterator[Verdict]:
 @rule(
     "providers.region-match",
     "error",
-    "A resource's region input, when set, is its provider's region.",
+    "A resource's provider names a region, and its region input, if set, matches.",
 )
 def region_match(graph: Graph) -> Iterator[Verdict]:
     regions = {
@@ -88,16 +88,25 @@ def region_match(graph: Graph) -> Iterator[Verdict]:
             provider_urn(resource.provider), ""
         )
         own = resource.inputs.get("region")
-        if own is None or not is_known(own):
-            continue
-        if own == provider_region:
+        if not provider_region:
+            yield Verdict(
+                resource,
+                False,
+                f"{display(resource)} has a provider that names no region; give "
+                "the provider its region",
+            )
+        elif own is None or not is_known(own):
+            yield Verdict(
+                resource, True, f"{display(resource)} is in {provider_region}"
+            )
+        elif own == provider_region:
             yield Verdict(resource, True, f"{display(resource)} is in {own}")
         else:
             yield Verdict(
                 resource,
                 False,
                 f"{display(resource)} sets region {own} on a provider of "
-                f"{provider_region or 'no region'}; use the provider of {own}",
+                f"{provider_region}; use the provider of {own}",
             )
 
 

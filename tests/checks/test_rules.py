@@ -115,6 +115,16 @@ def test_region_match__region_input_of_another_region__fails(good):
     assert failing_names("providers.region-match", plan) == ["data"]
 
 
+def test_region_match__provider_without_region__fails():
+    def program() -> None:
+        provider = aws.Provider("aws")
+        aws.sqs.Queue("jobs", opts=pulumi.ResourceOptions(provider=provider))
+
+    [failure] = failures("providers.region-match", synthesize(program))
+    assert failure.resource.endswith("::jobs")
+    assert "names no region" in failure.message
+
+
 # Names
 
 
