@@ -4,6 +4,10 @@
 provider and dependencies; :func:`to_stack_plan` turns them into
 :class:`~rollout.synth.model.PlannedResource` objects, and each rule of
 ``rollout.checks.rules.RULES`` runs on them unchanged.
+
+During ``pulumi preview`` some values (ids, ARNs of new resources) are not known
+yet: they reach the rules as Pulumi's unknown marker, and the rules skip what
+depends on them; the analysis at the end of ``pulumi up`` sees them all.
 """
 
 from __future__ import annotations

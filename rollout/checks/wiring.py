@@ -108,9 +108,17 @@ def notification_after_permission(graph: Graph) -> Iterator[Verdict]:
             )
 
 
+def rest_api_id(api: PlannedResource) -> str:
+    """The API's id, or the one its execution ARN ends with."""
+    known = api.id or value(api, "id")
+    if known and is_known(known):
+        return str(known)
+    return str(value(api, "executionArn") or "").rsplit(":", 1)[-1]
+
+
 def _api_paths(graph: Graph, api: PlannedResource) -> dict[str, str]:
     """Path of every resource id of the API, the root resource as '/'."""
-    api_id = api.id or value(api, "id")
+    api_id = rest_api_id(api)
     parts = {
         r.id: (r.inputs.get("parentId"), r.inputs.get("pathPart", ""))
         for r in graph.of_type(API_RESOURCE)
@@ -137,7 +145,7 @@ def _api_paths(graph: Graph, api: PlannedResource) -> dict[str, str]:
 
 def _routes(graph: Graph, api: PlannedResource) -> set[tuple[str, str]]:
     """(METHOD, path) of every method of the API, as a source ARN spells them."""
-    api_id = api.id or value(api, "id")
+    api_id = rest_api_id(api)
     paths = _api_paths(graph, api)
     routes = set()
     for method in graph.of_type(METHOD):
@@ -171,7 +179,7 @@ def _route_matches(route: tuple[str, str], verb: str, path: str) -> bool:
     "API Gateway permissions name the API's own region, a stage, method and path.",
 )
 def api_permission_source_arn(graph: Graph) -> Iterator[Verdict]:
-    apis = {str(a.id or value(a, "id")): a for a in graph.of_type(REST_API)}
+    apis = {rest_api_id(a): a for a in graph.of_type(REST_API)}
     stages: dict[str, set[str]] = {}
     for stage in graph.of_type(STAGE):
         stages.setdefault(str(stage.inputs.get("restApi")), set()).add(
