@@ -7,10 +7,16 @@ from collections.abc import Iterator
 from rollout.checks.base import Graph, Verdict, display, rule, value
 from rollout.checks.policies import Document, resource_documents, role_documents
 from rollout.checks.storage import KEY, LOG_GROUP, QUEUE, TOPIC
-from rollout.checks.wiring import FUNCTION, notified_functions, proxy_functions
+from rollout.checks.wiring import (
+    FUNCTION,
+    function_of,
+    notified_functions,
+    proxy_functions,
+)
 from rollout.synth.model import PlannedResource
 
 ROLE = "aws:iam/role:Role"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 # API Gateway gives up on an integration after 29 seconds.
 API_GATEWAY_TIMEOUT_S = 29
@@ -57,14 +63,26 @@ def _dlq_problem(graph: Graph, function: PlannedResource) -> str | None:
     return None
 
 
+def _async_functions(graph: Graph) -> list[PlannedResource]:
+    """Functions AWS invokes asynchronously: S3 notification and SNS targets."""
+    functions = [function for _, function in notified_functions(graph)]
+    for subscription in graph.of_type(SUBSCRIPTION):
+        if subscription.inputs.get("protocol") == "lambda":
+            function = function_of(graph, subscription.inputs.get("endpoint"))
+            if function is not None:
+                functions.append(function)
+    return functions
+
+
 @rule(
     "functions.async-dlq",
     "error",
-    "Functions S3 invokes asynchronously have a dead-letter queue their role can use.",
+    "Functions invoked asynchronously (S3, SNS) have a dead-letter queue their "
+    "role can send to.",
 )
 def async_dlq(graph: Graph) -> Iterator[Verdict]:
     seen: set[str] = set()
-    for _, function in notified_functions(graph):
+    for function in _async_functions(graph):
         if function.urn in seen:
             continue
         seen.add(function.urn)

@@ -563,6 +563,49 @@ def test_async_dlq__role_may_not_send__fails(good):
     assert "sqs:SendMessage" in failure.message
 
 
+def test_async_dlq__sns_target_without_queue__fails():
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        opts = pulumi.ResourceOptions(provider=provider)
+        role = aws.iam.Role(
+            "role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=opts,
+        )
+        function = aws.lambda_.Function(
+            "listener",
+            role=role.arn,
+            runtime="python3.12",
+            handler="app.handler",
+            s3_bucket="code",
+            s3_key="lambda/x.zip",
+            opts=opts,
+        )
+        topic = aws.sns.Topic("events", opts=opts)
+        aws.sns.TopicSubscription(
+            "listener-events",
+            topic=topic.arn,
+            protocol="lambda",
+            endpoint=function.arn,
+            opts=opts,
+        )
+
+    [failure] = failures("functions.async-dlq", synthesize(program))
+    assert failure.resource.endswith("::listener")
+    assert "deadLetterConfig" in failure.message
+
+
 def test_api_timeout__over_29__fails(good):
     plan = changed(good, "api-handler", "aws:lambda/function:Function", timeout=30)
 
