@@ -142,21 +142,22 @@ class Network(Component):
             for service in ("s3", "dynamodb")
         ]
 
+        # Inline rules keep the group to exactly these: nothing in, HTTPS out.
         self.lambda_security_group = aws.ec2.SecurityGroup(
             f"{name}-lambda",
             name=namer("lambda", "security_group"),
             description="Lambda functions: no inbound traffic, HTTPS out",
             vpc_id=self.vpc.id,
-            opts=self.child(),
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-lambda-https-out",
-            security_group_id=self.lambda_security_group.id,
-            description="HTTPS to AWS APIs and the internet",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
+            ingress=[],
+            egress=[
+                {
+                    "description": "HTTPS to AWS APIs and the internet",
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": ["0.0.0.0/0"],
+                }
+            ],
             opts=self.child(),
         )
 

@@ -7,7 +7,7 @@ import pytest
 from regional_stack.network import subnet_cidrs
 from tests.stack.rules import (
     ENDPOINT,
-    INGRESS,
+    SECURITY_GROUP,
     SUBNET,
     assert_network,
     broken,
@@ -41,11 +41,8 @@ def test_network__endpoint_missing__rule_fails(stacks):
 
 def test_network__ingress_rule_on_lambda_group__rule_fails(stacks):
     def add_ingress(plan):
-        import copy
-
-        rule = copy.deepcopy(of_type(plan, ENDPOINT)[0])
-        rule.type = INGRESS
-        plan.resources.append(rule)
+        (group,) = of_type(plan, SECURITY_GROUP)
+        group.inputs["ingress"] = [{"protocol": "tcp", "fromPort": 22, "toPort": 22}]
 
     with pytest.raises(AssertionError, match="ingress"):
         assert_network(broken(stacks["eu-west-1"], add_ingress))
