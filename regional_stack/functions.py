@@ -29,12 +29,13 @@ UNSCOPED_ACTIONS = [
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
 ]
+# What the item store (get, put, batch writes) and powertools' idempotency
+# layer (conditional put, get, update, delete) call.
 TABLE_ACTIONS = [
-    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 ]
 TABLE_KEY_ACTIONS = [

@@ -278,12 +278,18 @@ def _functions(
     bucket = data.bucket
     extra = {
         API_HANDLER: [],
+        # The processor reads (a given version of) an upload and writes its
+        # processed copy: nothing else of the bucket.
         PROCESSOR: [
-            allow("ListDataBucket", ["s3:ListBucket"], [bucket.arn]),
             allow(
-                "ReadWriteDataObjects",
-                ["s3:GetObject", "s3:PutObject"],
-                [pulumi.Output.concat(bucket.arn, "/*")],
+                "ReadUploads",
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                [pulumi.Output.concat(bucket.arn, "/", storage.UPLOADS_PREFIX, "*")],
+            ),
+            allow(
+                "WriteProcessed",
+                ["s3:PutObject"],
+                [pulumi.Output.concat(bucket.arn, "/", storage.PROCESSED_PREFIX, "*")],
             ),
             allow(
                 "UseDataKey",

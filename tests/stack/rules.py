@@ -579,7 +579,7 @@ def assert_function_access(synth) -> None:
         log_group = named(plan, LOG_GROUP, f"{purpose}-logs").outputs["arn"]
         assert f"{log_group}:log-stream:*" in resources, purpose
         assert set(tables) <= resources, purpose
-        touches_bucket = bucket in resources or f"{bucket}/*" in resources
+        touches_bucket = any(r.startswith(bucket) for r in resources)
         touches_queue = queue.outputs["arn"] in resources
         assert touches_bucket == touches_queue == (purpose == "processor"), (
             f"{purpose}: bucket {touches_bucket}, queue {touches_queue}"
@@ -778,3 +778,19 @@ def broken(synth, change) -> Any:
 
 def set_policy(resource: PlannedResource, doc: dict[str, Any], key="policy") -> None:
     resource.inputs[key] = json.dumps(doc, sort_keys=True)
+
+
+def assert_secrets(synth) -> None:
+    """Each declared secret: a SecureString under the secrets key, value secret."""
+    plan = synth.plan
+    parameters = {p.inputs["name"]: p for p in of_type(plan, PARAMETER)}
+    namer = account_namer(synth)
+    expected = {namer.parameter(name) for name in synth.manifest.secrets}
+    assert set(parameters) == expected, sorted(parameters)
+    if not expected:
+        return
+    key = named(plan, KEY, "keys-secrets").outputs["arn"]
+    for name, parameter in parameters.items():
+        assert parameter.inputs["type"] == "SecureString", f"{name}: not encrypted"
+        assert parameter.inputs["keyId"] == key, f"{name}: key"
+        assert parameter.inputs["value"] == "[secret]", f"{name}: value in clear"

@@ -60,3 +60,11 @@ def test_api__account_resource_present__rule_fails(stacks):
 
     with pytest.raises(AssertionError, match="Account"):
         assert_api(broken(stacks["us-east-1"], add_account))
+
+
+def test_api__deployment_before_its_methods__rule_fails(stacks):
+    def race(plan):
+        of_type(plan, DEPLOYMENT)[0].depends_on = []
+
+    with pytest.raises(AssertionError, match="before its methods"):
+        assert_api(broken(stacks["eu-west-1"], race))

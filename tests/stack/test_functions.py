@@ -117,9 +117,18 @@ def test_function_access__api_handler_reads_data_bucket__rule_fails(stacks):
         policy = named(plan, ROLE_POLICY, "api-handler-policy")
         doc = document(policy)
         doc["Statement"] += [
-            s for s in processor["Statement"] if s["Sid"] == "ReadWriteDataObjects"
+            s for s in processor["Statement"] if s["Sid"] == "ReadUploads"
         ]
         set_policy(policy, doc)
 
     with pytest.raises(AssertionError, match="api-handler: bucket True"):
         assert_function_access(broken(stacks["us-east-1"], overreach))
+
+
+def test_function_access__processor__reads_uploads_writes_processed_only(stack):
+    policy = document(named(stack.plan, ROLE_POLICY, "processor-policy"))
+    bucket = f"arn:aws:s3:::rollout-dev-{stack.plan.region}-data-123456789012"
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadUploads"]["Resource"] == [f"{bucket}/uploads/*"]
+    assert by_sid["WriteProcessed"]["Resource"] == [f"{bucket}/processed/*"]
+    assert by_sid["WriteProcessed"]["Action"] == ["s3:PutObject"]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from regional_stack.network import subnet_cidrs
+from rollout.regions import default_cidr
 from tests.stack.rules import (
     ENDPOINT,
     SECURITY_GROUP,
     SUBNET,
+    VPC,
     assert_network,
     broken,
     of_type,
 )
+from tests.stack.stacks import copy_project, synthesize
 
 
 def test_network__shipped_regions__rules_hold(stack):
@@ -46,3 +51,14 @@ def test_network__ingress_rule_on_lambda_group__rule_fails(stacks):
 
     with pytest.raises(AssertionError, match="ingress"):
         assert_network(broken(stacks["eu-west-1"], add_ingress))
+
+
+def test_network__manifest_without_cidr__vpc_from_region_default(tmp_path: Path):
+    root = copy_project(tmp_path / "project")
+    (root / "regions" / "eu-west-1.yaml").write_text(
+        "region: eu-west-1\nrole: canary\n"
+    )
+    stack = synthesize(root)["eu-west-1"]
+    (vpc,) = of_type(stack.plan, VPC)
+    assert vpc.inputs["cidrBlock"] == str(default_cidr("eu-west-1"))
+    assert_network(stack)

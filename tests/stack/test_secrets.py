@@ -14,6 +14,8 @@ from tests.stack.rules import (
     ROLE_POLICY,
     assert_identity_policies,
     assert_keys,
+    assert_secrets,
+    broken,
     document,
     named,
     of_type,
@@ -61,3 +63,23 @@ def test_secrets__declared_secret__roles_read_exactly_that_parameter(with_secret
         assert by_sid["DecryptSecrets"]["Resource"] == [key]
     assert_identity_policies(with_secret)
     assert_keys(with_secret)
+
+
+def test_secrets__declared_secret__rules_hold(with_secret):
+    assert_secrets(with_secret)
+
+
+def test_secrets__plain_string_parameter__rule_fails(with_secret):
+    def plain(plan):
+        of_type(plan, PARAMETER)[0].inputs["type"] = "String"
+
+    with pytest.raises(AssertionError, match="not encrypted"):
+        assert_secrets(broken(with_secret, plain))
+
+
+def test_secrets__value_in_clear__rule_fails(with_secret):
+    def leak(plan):
+        of_type(plan, PARAMETER)[0].inputs["value"] = "hunter2"
+
+    with pytest.raises(AssertionError, match="value in clear"):
+        assert_secrets(broken(with_secret, leak))
