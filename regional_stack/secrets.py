@@ -37,6 +37,7 @@ class Secrets(Component):
             )
             for secret, (parameter_name, value) in sorted(args.values.items())
         }
+        self.arns = [p.arn for _, p in sorted(self.parameters.items())]
         self.register_outputs(
             {"parameters": {k: p.name for k, p in self.parameters.items()}}
         )
