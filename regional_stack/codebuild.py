@@ -17,10 +17,12 @@ SOURCE_KEY = "sources/project.zip"
 ARTIFACT_PREFIX = "lambda/"
 IMAGE = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
 
-# The build runs rollout's own deterministic zip (rollout/artifact.py: entries
-# sorted, every timestamp 1980-01-01, mode 0644, deflate), the module the local
-# build uses, so both give the same bytes and the same sha256; the build fails
-# when the sha256 is not the release's.
+# The source archive is the project itself (lambda_code/ and rollout/). The
+# build runs rollout's own build_artifact, the function `rollout` runs locally:
+# sources plus the pinned requirements installed for the Lambda platform
+# (binary wheels only), zipped with sorted entries, fixed times and modes, so
+# both give the same bytes and the same sha256. The build fails when the
+# sha256 is not the release's, and uploads nothing then.
 BUILDSPEC = """\
 version: 0.2
 env:
@@ -32,14 +34,13 @@ phases:
   build:
     commands:
       - >-
-        python3 -c 'import hashlib, pathlib;
-        from rollout.artifact import build_zip;
-        data = build_zip(pathlib.Path("lambda_code"));
-        pathlib.Path("artifact.zip").write_bytes(data);
-        print(hashlib.sha256(data).hexdigest())' > artifact.sha256
+        python3 -c 'import pathlib;
+        from rollout.artifact import build_artifact;
+        print(build_artifact(pathlib.Path(".")).sha256)' > artifact.sha256
       - test "$(cat artifact.sha256)" = "$EXPECTED_SHA256"
       - >-
-        aws s3 cp artifact.zip "s3://$ARTIFACT_BUCKET/lambda/$EXPECTED_SHA256.zip"
+        aws s3 cp ".rollout/cache/$EXPECTED_SHA256.zip"
+        "s3://$ARTIFACT_BUCKET/lambda/$EXPECTED_SHA256.zip"
         --sse aws:kms --sse-kms-key-id "$ARTIFACT_KEY_ARN"
 """
 

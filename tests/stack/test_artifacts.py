@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+import yaml
 
 from regional_stack.codebuild import BUILDSPEC
 from tests.stack.rules import (
@@ -16,6 +21,7 @@ from tests.stack.rules import (
     named,
     of_type,
 )
+from tests.stack.stacks import ROOT, copy_project
 
 
 def test_artifact_buckets__shipped_regions__rules_hold(stack):
@@ -36,7 +42,7 @@ def test_codebuild__primary__role_reads_source_and_writes_artifact_only(stacks):
 def test_codebuild__buildspec__runs_the_local_deterministic_build(stacks):
     (project,) = of_type(stacks["us-east-1"].plan, CODEBUILD)
     assert project.inputs["source"]["buildspec"] == BUILDSPEC
-    assert "from rollout.artifact import build_zip" in BUILDSPEC
+    assert "from rollout.artifact import build_artifact" in BUILDSPEC
     variables = {
         v["name"]: v["value"]
         for v in project.inputs["environment"]["environmentVariables"]
@@ -71,3 +77,25 @@ def test_artifact_buckets__secondary_owns_one__rule_fails(stacks):
 
     with pytest.raises(AssertionError, match="secondary"):
         assert_artifact_buckets(broken(stacks["eu-west-1"], own))
+
+
+def test_codebuild__buildspec_command_on_a_fresh_copy__same_sha256(stacks, tmp_path):
+    # GIVEN the project as the source archive would hold it, with no build cache
+    root = copy_project(tmp_path / "source")
+    build = yaml.safe_load(BUILDSPEC)["phases"]["build"]["commands"]
+    command = build[0].split(" > ")[0]
+
+    # WHEN the build command of the buildspec runs there
+    result = subprocess.run(
+        ["bash", "-c", command.replace("python3", sys.executable, 1)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # THEN it gives the local build's sha256 and the zip the upload step sends
+    sha256 = result.stdout.strip()
+    assert sha256 == stacks["us-east-1"].artifact.sha256
+    assert (root / ".rollout" / "cache" / f"{sha256}.zip").is_file()
