@@ -11,7 +11,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from regional_stack.component import Component, allow, assume_role_policy
+from regional_stack.component import (
+    Component,
+    allow,
+    assume_role_policy,
+    policy_document,
+)
 
 SOURCE_KEY = "sources/project.zip"
 ARTIFACT_PREFIX = "lambda/"
@@ -83,42 +88,34 @@ class ArtifactBuild(Component):
             f"{name}-policy",
             name=f"{args.project_name}-access",
             role=role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        allow(
-                            "WriteOwnLogs",
-                            ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
-                        ),
-                        allow(
-                            "LocateBucket",
-                            ["s3:GetBucketAcl", "s3:GetBucketLocation"],
-                            [bucket_arn],
-                        ),
-                        allow(
-                            "ReadSource",
-                            ["s3:GetObject", "s3:GetObjectVersion"],
-                            [pulumi.Output.concat(bucket_arn, "/", SOURCE_KEY)],
-                        ),
-                        allow(
-                            "WriteArtifact",
-                            ["s3:PutObject"],
-                            [
-                                pulumi.Output.concat(
-                                    bucket_arn, "/", ARTIFACT_PREFIX, "*"
-                                )
-                            ],
-                        ),
-                        allow(
-                            "UseBucketKey",
-                            ["kms:Decrypt", "kms:GenerateDataKey"],
-                            [args.bucket_key.arn],
-                        ),
-                    ],
-                },
-                sort_keys=True,
+            policy=policy_document(
+                [
+                    allow(
+                        "WriteOwnLogs",
+                        ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
+                    ),
+                    allow(
+                        "LocateBucket",
+                        ["s3:GetBucketAcl", "s3:GetBucketLocation"],
+                        [bucket_arn],
+                    ),
+                    allow(
+                        "ReadSource",
+                        ["s3:GetObject", "s3:GetObjectVersion"],
+                        [pulumi.Output.concat(bucket_arn, "/", SOURCE_KEY)],
+                    ),
+                    allow(
+                        "WriteArtifact",
+                        ["s3:PutObject"],
+                        [pulumi.Output.concat(bucket_arn, "/", ARTIFACT_PREFIX, "*")],
+                    ),
+                    allow(
+                        "UseBucketKey",
+                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        [args.bucket_key.arn],
+                    ),
+                ]
             ),
             opts=self.child(),
         )

@@ -10,7 +10,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from regional_stack.component import Component, allow, assume_role_policy
+from regional_stack.component import (
+    Component,
+    allow,
+    assume_role_policy,
+    policy_document,
+)
 from rollout.naming import Namer
 
 RUNTIME = "python3.12"
@@ -169,9 +174,7 @@ class Function(Component):
             f"{name}-policy",
             name=f"{args.function_name}-access",
             role=args.role.id,
-            policy=pulumi.Output.json_dumps(
-                {"Version": "2012-10-17", "Statement": statements}, sort_keys=True
-            ),
+            policy=policy_document(statements),
             opts=self.child(),
         )
 
