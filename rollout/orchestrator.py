@@ -433,10 +433,12 @@ class Orchestrator:
 
         self.engine  # noqa: B018
         artifact = artifact_path_for(target)
+        # A plan always holds the primary; only ``region`` is deployed.
+        planned = _with_primary(self.project, [manifest])
         prepared = self._prepared(
             [manifest],
             artifact,
-            self.services.planner.plan([manifest], self.env, artifact),
+            self.services.planner.plan(planned, self.env, artifact),
         )
         self._write_stacks(prepared)
         self.journal.mark_bad(current, f"rolled back in {region}")
@@ -913,6 +915,14 @@ def _joins(previous: dict[str, Any], step: dict[str, Any]) -> bool:
     if step["action"] == "deploy":
         return "wave" in step and previous.get("wave") == step["wave"]
     return step["action"] == "health-gate"
+
+
+def _with_primary(
+    project: Project, manifests: list[RegionManifest]
+) -> list[RegionManifest]:
+    if any(m.role == "primary" for m in manifests):
+        return manifests
+    return [project.primary, *manifests]
 
 
 def _placeholder_artifact(project: Project, journal: Journal, order) -> Artifact:
