@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from rollout.errors import DeploymentError
@@ -309,8 +308,3 @@ def copy_project(target: Path) -> Path:
 def new_release(project: Path, marker: str) -> None:
     """Change the Lambda code, so the next build has a new sha256."""
     (project / "lambda_code" / "release_marker.py").write_text(f"MARKER = {marker!r}\n")
-
-
-@pytest.fixture
-def deploy_project(tmp_path: Path) -> Path:
-    return copy_project(tmp_path / "project")

@@ -22,15 +22,20 @@ from rollout.plan import Planner
 from tests.engine_double import (
     Crash,
     Doubles,
-    EngineDouble,
     EmptyS3,
+    EngineDouble,
     FakeGate,
     FakeReplicator,
-    deploy_project,  # noqa: F401 - fixture
+    copy_project,
     new_release,
 )
 
 PRIMARY, CANARY, WEST, SYDNEY = "us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2"
+
+
+@pytest.fixture
+def deploy_project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
 
 
 def make(project_dir: Path, doubles: Doubles, *, parallel: int = 4) -> Orchestrator:
