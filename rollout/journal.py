@@ -57,6 +57,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _next_seq(data: dict[str, Any]) -> int:
+    """A counter that orders deploys and gates, finer than a timestamp."""
+    data["seq"] = int(data.get("seq", 0)) + 1
+    return data["seq"]
+
+
 @dataclass
 class Journal:
     path: Path
@@ -129,9 +135,8 @@ class Journal:
             return False
         for gate in reversed(self.data.get("gates", [])):
             if gate["region"] == region and gate["artifact_sha256"] == sha256:
-                return bool(gate["passed"]) and gate["at"] >= entry.get(
-                    "deployed_at", ""
-                )
+                after_deploy = gate.get("seq", 0) > entry.get("deployed_seq", 0)
+                return bool(gate["passed"]) and after_deploy
         return False
 
     def latest_gate(self, region: str) -> dict[str, Any] | None:
@@ -281,6 +286,7 @@ class Journal:
                 entry["artifact_sha256"] = sha256
                 entry["config_hash"] = config_hash
                 entry["deployed_at"] = at
+                entry["deployed_seq"] = _next_seq(data)
                 entry["outputs"] = outputs or {}
                 if applied_resources is not None:
                     entry["applied_resources"] = applied_resources
@@ -309,6 +315,7 @@ class Journal:
                     "artifact_sha256": sha256,
                     "passed": passed,
                     "at": at,
+                    "seq": _next_seq(data),
                     "evidence": evidence,
                 }
             )
