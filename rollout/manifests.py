@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -31,8 +32,28 @@ DEFAULTS_FILE = "defaults.yaml"
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-    2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 _ENV_REF_RE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
@@ -110,9 +131,16 @@ class S3Settings(_Strict):
 
 class SmokeRequest(_Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
-    path: Annotated[str, Field(pattern=r"^/")]
+    path: str
     body: Any = None
     expect: Annotated[int, Field(ge=100, le=599)] = 200
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"'{value}' must start with '/', e.g. '/items'")
+        return value
 
 
 class Canary(_Strict):
@@ -130,10 +158,20 @@ class Settings(_Strict):
     logs: Logs = Logs()
     s3: S3Settings = S3Settings()
     canary: Canary = Canary()
-    endpoints: dict[str, Annotated[str, Field(pattern=r"^https?://")]] = {}
+    endpoints: dict[str, str] = {}
     profile: str | None = None
     secrets: dict[str, str] = {}
     tags: dict[str, str] = {}
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoint_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for service, url in value.items():
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(
+                    f"endpoint for '{service}' must be an http(s) URL, got '{url}'"
+                )
+        return value
 
     @field_validator("secrets")
     @classmethod
@@ -175,11 +213,12 @@ class RegionManifest(Settings):
             raise ValueError(f"'{value}' is not an AWS region rollout knows")
         return value
 
-    @model_validator(mode="after")
-    def _primary_takes_no_wave(self) -> RegionManifest:
-        if self.role == "primary" and self.wave is not None:
+    @field_validator("wave")
+    @classmethod
+    def _primary_takes_no_wave(cls, value: int | None, info: ValidationInfo):
+        if value is not None and info.data.get("role") == "primary":
             raise ValueError("the primary region is wave 0 and takes no 'wave'")
-        return self
+        return value
 
     @property
     def effective_wave(self) -> int:
@@ -286,7 +325,9 @@ def read_yaml_mapping(path: Path, label: str) -> dict[str, Any]:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or str(exc)
-        raise ManifestError(label, None, f"invalid YAML at {where}: {problem}") from None
+        raise ManifestError(
+            label, None, f"invalid YAML at {where}: {problem}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ManifestError(label, None, f"invalid YAML: {exc}") from None
     if data is None:
@@ -315,7 +356,7 @@ def _first_error(exc: ValidationError, label: str) -> ManifestError:
     error = exc.errors(include_url=False)[0]
     key = ".".join(str(part) for part in error["loc"] if part != "lambda_")
     key = key.replace("lambda_", "lambda")
-    message = error["msg"]
+    message = error["msg"].replace("Input should be", "must be")
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]

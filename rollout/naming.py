@@ -66,7 +66,11 @@ class Namer:
 
     def __call__(self, purpose: str, kind: str = "generic") -> str:
         return physical_name(
-            self.app, self.env, self.region, purpose, kind=kind,
+            self.app,
+            self.env,
+            self.region,
+            purpose,
+            kind=kind,
             account_id=self.account_id,
         )
 

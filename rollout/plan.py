@@ -98,7 +98,11 @@ def rollout_steps(env: str, regions: list[RegionManifest]) -> list[dict[str, Any
     primary = next(m for m in regions if m.role == "primary")
     others = [m for m in regions if m.role != "primary"]
     steps: list[dict[str, Any]] = [
-        {"action": "deploy", "region": primary.region, "stack": stack_name(env, primary.region)}
+        {
+            "action": "deploy",
+            "region": primary.region,
+            "stack": stack_name(env, primary.region),
+        }
     ]
     if others:
         steps.append(
@@ -115,7 +119,9 @@ def rollout_steps(env: str, regions: list[RegionManifest]) -> list[dict[str, Any
         return steps
 
     steps.extend(_deploy(env, m) for m in _by_wave(canaries))
-    steps.extend({"action": "health-gate", "region": m.region} for m in _by_wave(canaries))
+    steps.extend(
+        {"action": "health-gate", "region": m.region} for m in _by_wave(canaries)
+    )
     later = sorted({m.effective_wave for m in others if m.role != "canary"})
     if later:
         steps.append({"action": "promote", "waves": later})
@@ -138,7 +144,11 @@ def _by_wave(manifests: Iterable[RegionManifest]) -> list[RegionManifest]:
 def resource_digest(resource: PlannedResource) -> str:
     """A short fingerprint of what a resource is asked to be."""
     body = json.dumps(
-        {"type": resource.type, "inputs": resource.inputs, "provider": resource.provider},
+        {
+            "type": resource.type,
+            "inputs": resource.inputs,
+            "provider": resource.provider,
+        },
         sort_keys=True,
         default=str,
     )
@@ -205,7 +215,9 @@ class Planner:
                 config[key] = "[secret]"
                 secret_keys.append(key)
             log.debug("synthesizing %s", stack)
-            stack_plan = synthesizer.synthesize(stack, manifest.region, config, secret_keys)
+            stack_plan = synthesizer.synthesize(
+                stack, manifest.region, config, secret_keys
+            )
             region_plans.append(
                 RegionPlan(
                     manifest=manifest,

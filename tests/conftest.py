@@ -18,9 +18,11 @@ def project(tmp_path: Path) -> Path:
     target = tmp_path / "project"
     target.mkdir()
     for name in ("regions", "blueprints", "lambda_code"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns(
-            "__pycache__", "*.pyc"
-        ))
+        shutil.copytree(
+            ROOT / name,
+            target / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     return target
 
 
@@ -33,7 +35,10 @@ def cli():
 
     def invoke(project_dir: Path, *args: str, env: dict[str, str] | None = None):
         return runner.invoke(
-            app, ["--project-dir", str(project_dir), *args], env=env, catch_exceptions=False
+            app,
+            ["--project-dir", str(project_dir), *args],
+            env=env,
+            catch_exceptions=False,
         )
 
     return invoke

@@ -15,7 +15,12 @@ import typer
 from rich.console import Console
 
 from rollout.errors import InputError, RolloutError
-from rollout.manifests import Project, RegionManifest, load_project, parse_regions_option
+from rollout.manifests import (
+    Project,
+    RegionManifest,
+    load_project,
+    parse_regions_option,
+)
 from rollout.naming import NamingError, validate_env
 
 # Human output and progress go to stderr, so stdout stays clean for --json.
@@ -24,7 +29,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-REGIONS_HELP = "Comma-separated regions, or 'all' (the default). The primary is always included."
+REGIONS_HELP = (
+    "Comma-separated regions, or 'all' (the default). The primary is always included."
+)
 ENV_HELP = "The environment; stack names are <env>-<region>."
 
 
@@ -40,7 +47,9 @@ class AppContext:
             raise InputError(f"--env: {exc}") from None
         return load_project(self.project_dir, env)
 
-    def select(self, env: str, regions: str | None) -> tuple[Project, list[RegionManifest]]:
+    def select(
+        self, env: str, regions: str | None
+    ) -> tuple[Project, list[RegionManifest]]:
         project = self.load(env)
         return project, project.select(parse_regions_option(regions))
 
@@ -92,8 +101,11 @@ def handles_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click_context()
-        debug = bool(ctx and isinstance(ctx.find_root().obj, AppContext)
-                     and ctx.find_root().obj.debug)
+        debug = bool(
+            ctx
+            and isinstance(ctx.find_root().obj, AppContext)
+            and ctx.find_root().obj.debug
+        )
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):

@@ -22,6 +22,7 @@ from rollout.cli.common import (
     print_json,
 )
 from rollout.errors import PolicyViolation
+from rollout.fsutil import recover_directory
 from rollout.plan import Planner, RolloutPlan, project_paths
 from rollout.render import write_rendered
 
@@ -37,7 +38,9 @@ def render(
     env: EnvOption = "dev",
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory to write (default .rollout/<env>/stacks/)."),
+        typer.Option(
+            "--out", help="Directory to write (default .rollout/<env>/stacks/)."
+        ),
     ] = None,
 ) -> None:
     """Write Pulumi.yaml and one Pulumi.<env>-<region>.yaml per region."""
@@ -46,6 +49,9 @@ def render(
     artifact = build_artifact(project.root)
     rendered = Planner(project).render(manifests, env, artifact)
     target = out_dir or project_paths(project.root, env)["stacks"]
+    found = recover_directory(target)
+    if found:
+        err.print(found)
     write_rendered(target, rendered)
     err.print(f"Rendered {len(rendered.files)} files into {target}")
     for name in sorted(rendered.files):
@@ -92,7 +98,9 @@ def plan(
     ] = False,
     preview: Annotated[
         bool,
-        typer.Option("--preview", help="Run the real `pulumi preview` (needs the CLI)."),
+        typer.Option(
+            "--preview", help="Run the real `pulumi preview` (needs the CLI)."
+        ),
     ] = False,
 ) -> None:
     """Show the ordered rollout and every resource each stack will hold."""
@@ -195,7 +203,9 @@ def show_plan(result: RolloutPlan, *, detailed: bool) -> None:
     if result.checks:
         failed = [c for c in result.checks if c["status"] == "fail"]
         out.print()
-        verdict = "[green]all pass[/]" if not failed else f"[red]{len(failed)} failing[/]"
+        verdict = (
+            "[green]all pass[/]" if not failed else f"[red]{len(failed)} failing[/]"
+        )
         out.print(f"[bold]Checks[/]: {len(result.checks)} evaluated, {verdict}")
         for c in failed[:20]:
             out.print(f"  [red]✗[/] {c['id']}: {c['message']}")

@@ -1,0 +1,197 @@
+"""`rollout plan`: the ordered rollout and every resource, offline."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rollout.plan import resource_digest, summarize
+from rollout.synth.model import PlannedResource
+
+URN = re.compile(r"^urn:pulumi:dev-[a-z0-9-]+::rollout::[^:]")
+
+
+@pytest.fixture(scope="module")
+def eu_plan(tmp_path_factory) -> dict:
+    """`rollout plan --regions eu-west-1 --json` on a copy of the shipped project."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from tests.conftest import ROOT
+
+    project = tmp_path_factory.mktemp("plan") / "project"
+    for name in ("regions", "blueprints", "lambda_code"):
+        shutil.copytree(ROOT / name, project / name)
+    result = CliRunner().invoke(
+        app, ["--project-dir", str(project), "plan", "--regions", "eu-west-1", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    return {"data": json.loads(result.stdout), "project": project}
+
+
+def test_plan_json__one_region__primary_planned_first_as_wave_0(eu_plan) -> None:
+    waves = eu_plan["data"]["waves"]
+
+    assert [w["wave"] for w in waves] == [0, 1]
+    assert [(r["region"], r["role"], r["stack"]) for r in waves[0]["regions"]] == [
+        ("us-east-1", "primary", "dev-us-east-1")
+    ]
+    assert [(r["region"], r["role"], r["stack"]) for r in waves[1]["regions"]] == [
+        ("eu-west-1", "canary", "dev-eu-west-1")
+    ]
+
+
+def test_plan_json__steps__primary_copy_canary_gate(eu_plan) -> None:
+    steps = eu_plan["data"]["steps"]
+
+    assert [s["action"] for s in steps] == [
+        "deploy",
+        "replicate-artifact",
+        "deploy",
+        "health-gate",
+    ]
+    assert steps[0] == {
+        "action": "deploy",
+        "region": "us-east-1",
+        "stack": "dev-us-east-1",
+    }
+    assert steps[1] == {
+        "action": "replicate-artifact",
+        "from": "us-east-1",
+        "to": ["eu-west-1"],
+    }
+    assert steps[2]["stack"] == "dev-eu-west-1"
+    assert steps[3] == {"action": "health-gate", "region": "eu-west-1"}
+
+
+def test_plan_json__artifact__sha256_and_content_addressed_key(eu_plan) -> None:
+    artifact = eu_plan["data"]["artifact"]
+
+    assert re.fullmatch(r"[0-9a-f]{64}", artifact["sha256"])
+    assert artifact["key"] == f"lambda/{artifact['sha256']}.zip"
+
+
+def test_plan_json__resources__carry_every_contract_field(eu_plan) -> None:
+    for wave in eu_plan["data"]["waves"]:
+        for region in wave["regions"]:
+            assert region["resources"], region["region"]
+            for resource in region["resources"]:
+                assert URN.match(resource["urn"]), resource["urn"]
+                assert resource["urn"].endswith(f"::{resource['name']}")
+                assert resource["type"]
+                assert isinstance(resource["depends_on"], list)
+                assert isinstance(resource["inputs"], dict)
+                assert set(resource["options"]) >= {"ignore_changes", "protect"}
+                if resource["type"].startswith("pulumi:providers:"):
+                    continue
+                urn, _, provider_id = resource["provider"].rpartition("::")
+                assert urn.startswith("urn:pulumi:") and "pulumi:providers:aws" in urn
+                assert provider_id
+                assert resource["region"] == region["region"] or (
+                    region["role"] == "primary"
+                )
+
+
+def test_plan_json__never_applied__summary_all_create(eu_plan) -> None:
+    for wave in eu_plan["data"]["waves"]:
+        for region in wave["regions"]:
+            assert region["summary"] == {
+                "create": len(region["resources"]),
+                "update": 0,
+                "delete": 0,
+                "same": 0,
+            }
+
+
+def test_plan_json__checks__listed_with_id_status_resource(eu_plan) -> None:
+    checks = eu_plan["data"]["checks"]
+
+    assert checks
+    for check in checks:
+        assert check["status"] in ("pass", "fail")
+        assert check["id"] and check["message"]
+        assert check["resource"].startswith("urn:pulumi:")
+
+
+def test_plan__writes_nothing_but_the_cache(eu_plan) -> None:
+    written = sorted(p.name for p in (eu_plan["project"] / ".rollout").iterdir())
+
+    assert written == ["cache"]
+
+
+def test_plan__human_output__waves_steps_and_counts(project: Path, cli) -> None:
+    result = cli(project, "plan", "--regions", "us-east-1,eu-west-1")
+
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "wave 0 · us-east-1 (primary) · stack dev-us-east-1" in text
+    assert "wave 1 · eu-west-1 (canary) · stack dev-eu-west-1" in text
+    assert "1. deploy dev-us-east-1" in text
+    assert "2. copy the artifact from us-east-1 to eu-west-1" in text
+    assert "4. health gate on eu-west-1" in text
+    assert "pulumi:providers:aws" in text
+
+
+def test_plan__all_regions__promotes_later_waves_in_order(project: Path, cli) -> None:
+    result = cli(project, "plan", "--json")
+
+    steps = json.loads(result.stdout)["steps"]
+    assert steps[-1] == {"action": "promote", "waves": [2, 3]}
+    assert steps[1]["to"] == ["eu-west-1", "us-west-2", "ap-southeast-2"]
+
+
+def test_plan__no_canary__deploys_every_wave_without_gate(project: Path, cli) -> None:
+    (project / "regions" / "eu-west-1.yaml").write_text(
+        "region: eu-west-1\nrole: secondary\nwave: 1\nvpc: {cidr: 10.68.0.0/16}\n"
+    )
+
+    result = cli(project, "plan", "--json")
+
+    actions = [
+        (s["action"], s.get("region")) for s in json.loads(result.stdout)["steps"]
+    ]
+    assert actions == [
+        ("deploy", "us-east-1"),
+        ("replicate-artifact", None),
+        ("deploy", "eu-west-1"),
+        ("deploy", "us-west-2"),
+        ("deploy", "ap-southeast-2"),
+    ]
+
+
+def test_plan__detailed__lists_inputs(project: Path, cli) -> None:
+    result = cli(project, "plan", "--regions", "us-east-1", "--detailed")
+
+    assert result.exit_code == 0
+    assert 'region = "us-east-1"' in result.stdout
+
+
+def _resource(urn: str, **inputs) -> PlannedResource:
+    return PlannedResource(
+        urn=urn,
+        type="aws:s3/bucket:Bucket",
+        name=urn,
+        provider="p",
+        region="r",
+        parent="",
+        custom=True,
+        inputs=inputs,
+    )
+
+
+def test_summarize__against_last_apply__counts_each_kind() -> None:
+    same, changed, new = _resource("a", x=1), _resource("b", x=2), _resource("c")
+    previous = {
+        "a": resource_digest(same),
+        "b": resource_digest(_resource("b", x=1)),
+        "gone": "0" * 16,
+    }
+
+    summary = summarize([same, changed, new], previous)
+
+    assert summary == {"create": 1, "update": 1, "delete": 1, "same": 1}
