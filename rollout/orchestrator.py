@@ -156,14 +156,22 @@ def config_hash(rendered_text: str, secrets: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def default_s3_client(manifest: RegionManifest) -> Any:
-    """An S3 client for a region: its profile and its S3 endpoint, if any."""
-    import boto3
-
-    session = boto3.Session(profile_name=manifest.profile)
-    return session.client(
-        "s3", region_name=manifest.region, endpoint_url=manifest.endpoints.get("s3")
-    )
+def describe_progress(update: Any) -> str:
+    """One line of the gate's progress: phase, time left, alarms, smoke results."""
+    if not isinstance(update, dict):
+        return str(update)
+    parts = [str(update.get("phase", "baking"))]
+    if "time_left_s" in update:
+        parts.append(f"{float(update['time_left_s']) / 60:.1f} min left")
+    alarms = update.get("alarms") or {}
+    if alarms:
+        firing = sorted(name for name, state in alarms.items() if state == "ALARM")
+        parts.append(f"alarms in ALARM: {', '.join(firing)}" if firing else "alarms OK")
+    smoke = update.get("smoke") or []
+    if smoke:
+        ok = sum(1 for result in smoke if result.get("ok"))
+        parts.append(f"smoke {ok}/{len(smoke)} ok")
+    return ", ".join(parts)
 
 
 def bucket_holds_objects(client: Any, bucket: str) -> bool:
@@ -782,8 +790,8 @@ class Orchestrator:
         )
         self.say.region_step(region, f"health gate: baking {minutes:g} min")
 
-        def progress(*args: Any, **kwargs: Any) -> None:
-            self.say.region_step(region, f"health gate: {args[0] if args else kwargs}")
+        def progress(update: Any) -> None:
+            self.say.region_step(region, f"health gate: {describe_progress(update)}")
 
         try:
             verdict = self.gate.run(

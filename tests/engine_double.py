@@ -216,7 +216,17 @@ class FakeGate:
             }
         )
         if on_progress:
-            on_progress("0 min left")
+            on_progress(
+                {
+                    "region": region,
+                    "phase": "alarms",
+                    "elapsed_s": 0.0,
+                    "time_left_s": bake_minutes * 60,
+                    "polls": 1,
+                    "alarms": {name: "OK" for name in alarm_names},
+                    "smoke": [],
+                }
+            )
         if region in self.unhealthy:
             alarm = alarm_names[0]
             return Verdict(region, False, [alarm], reason=f"alarm {alarm} in ALARM")

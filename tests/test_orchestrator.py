@@ -17,7 +17,7 @@ from rollout.errors import (
 )
 from rollout.journal import Journal
 from rollout.manifests import load_project
-from rollout.orchestrator import Orchestrator, bucket_holds_objects
+from rollout.orchestrator import Orchestrator, bucket_holds_objects, describe_progress
 from rollout.plan import Planner
 from tests.engine_double import (
     Crash,
@@ -250,6 +250,23 @@ def test_apply__gate__uses_stack_outputs_and_manifest_bake(deploy_project):
     ]
     assert run["bake_minutes"] == 15
     assert [s.expect for s in run["smoke"]] == [201, 404]
+    assert (
+        "eu-west-1: health gate: alarms, 15.0 min left, alarms OK"
+        in doubles.reporter.lines
+    )
+
+
+def test_describe_progress__alarm_firing_and_smoke__one_line():
+    update = {
+        "phase": "smoke",
+        "time_left_s": 90,
+        "alarms": {"a": "OK", "b": "ALARM"},
+        "smoke": [{"ok": True}, {"ok": False}],
+    }
+
+    assert describe_progress(update) == (
+        "smoke, 1.5 min left, alarms in ALARM: b, smoke 1/2 ok"
+    )
 
 
 def test_apply__no_canary__warns_and_deploys_every_wave(deploy_project):

@@ -29,7 +29,7 @@ from rollout.cli.common import (
 )
 from rollout.errors import ConfirmationNeeded
 from rollout.manifests import Project, RegionManifest, parse_regions_option
-from rollout.orchestrator import Orchestrator, Prepared, Services, default_s3_client
+from rollout.orchestrator import Orchestrator, Prepared, Services
 
 RegionsOption = Annotated[str | None, typer.Option("--regions", help=REGIONS_HELP)]
 EnvOption = Annotated[str, typer.Option("--env", help=ENV_HELP)]
@@ -125,7 +125,6 @@ def build_services(context: AppContext, project: Project, reporter: Any) -> Serv
 
         from rollout.gate import HealthGate
 
-        # The time module has the monotonic(), time() and sleep() a clock needs.
         return HealthGate(aws_clients(), time)
 
     from rollout.plan import Planner
@@ -134,7 +133,7 @@ def build_services(context: AppContext, project: Project, reporter: Any) -> Serv
         make_engine=make_engine,
         make_replicator=make_replicator,
         make_gate=make_gate,
-        make_s3_client=default_s3_client,
+        make_s3_client=lambda manifest: aws_clients().client(manifest.region, "s3"),
         planner=Planner(project),
         environ=environ,
         reporter=reporter,
