@@ -154,7 +154,10 @@ class PulumiEngine:
             pulumi_stack = self._select(stack)
             result = pulumi_stack.preview(on_output=on_output, color="never")
             self._keep_provider_keys(stack)
-            return {str(op): int(count) for op, count in result.change_summary.items()}
+            return {
+                str(getattr(op, "value", op)): int(count)
+                for op, count in result.change_summary.items()
+            }
 
     def destroy(self, stack: StackSpec, on_output: OnOutput | None = None) -> None:
         with self._translated(stack):

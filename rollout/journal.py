@@ -11,23 +11,34 @@ Layout (version 1)::
       "version": 1,
       "env": "dev",
       "updated_at": "<iso time>",
-      "run": {"command", "artifact_sha256", "regions", "started_at",
-              "finished_at", "result"},
+      "seq": 12,              # orders deploys and gates, finer than a timestamp
+      "run": {"command": "apply|promote|destroy", "artifact_sha256",
+              "regions": [...], "started_at", "finished_at",
+              "result": "running|awaiting-promotion|succeeded|failed|
+                         gate-failed|rolled-back|destroyed"},
       "regions": {"<region>": {
-          "role", "wave", "stack",
-          "artifact_sha256",   # what the region runs after its last good deploy
-          "config_hash",       # hash of the rendered config of that deploy
-          "last_step", "result", "updated_at",
-          "outputs", "applied_resources",
+          "stack", "role", "wave",
+          "artifact_sha256",  # what the region runs after its last good deploy
+          "config_hash",      # sha256 of that deploy's rendered config + secrets
+          "deployed_at", "deployed_seq",
+          "last_step": "deploy|rollback|health-gate|destroy",
+          "result": "started|succeeded|failed|passed|interrupted|destroyed",
+          "updated_at", "error",
+          "outputs": {...},            # stack outputs, secret ones "[secret]"
+          "applied_resources": {"<urn>": "<resource_digest>"},
           "history": [{"action", "artifact_sha256", "result", "at"}]}},
-      "steps": [{"id", "action", "region", "stack", "artifact_sha256",
-                 "config_hash", "status", "started_at", "finished_at", "error"}],
-      "gates": [{"region", "artifact_sha256", "passed", "at", "evidence"}],
+      "steps": [{"id", "action", "region", "stack", "role", "wave",
+                 "artifact_sha256", "config_hash", "status", "started_at",
+                 "finished_at", "error", "outputs" | "results" | ...}],
+      "gates": [{"region", "artifact_sha256", "passed", "at", "seq",
+                 "evidence": <GateVerdict.to_json()>}],
       "bad_artifacts": {"<sha256>": {"reason", "marked_at"}}
     }
 
-A step's status is ``started``, then ``succeeded``, ``failed`` or ``skipped``;
-a step found ``started`` by the next run was interrupted and is marked so.
+A step's status is ``started``, then ``succeeded``, ``failed`` or
+``skipped``; a step the next run finds ``started`` was interrupted by a crash
+and is marked ``interrupted``. Secret values never enter the journal: only a
+hash that mixes them into the config hash.
 """
 
 from __future__ import annotations

@@ -119,6 +119,10 @@ class FakeStack:
             "", "", None, {"dataBucket": auto.OutputValue("rollout-dev-data", False)}
         )
 
+    def preview(self, on_output=None, color=None):
+        summary = {auto.events.OpType.CREATE: 3, auto.events.OpType.SAME: 1}
+        return auto.PreviewResult("", "", summary)
+
 
 class FakeWorkspace:
     def __init__(self, work_dir, env_vars):
@@ -240,3 +244,11 @@ def test_spec__repr__hides_secret_values(tmp_path):
 
     assert "v4lue" not in text
     assert "rollout:secret-api-key" in text
+
+
+def test_preview__change_summary__plain_operation_names(tmp_path, fake_automation):
+    engine = PulumiEngine(tmp_path, PASS, which=found)
+
+    changes = engine.preview(spec(stack_dir(tmp_path)))
+
+    assert changes == {"create": 3, "same": 1}

@@ -172,3 +172,19 @@ def test_applied_digests__successful_deploys__per_region(tmp_path):
     assert Journal.read(journal.path).applied_digests() == {
         "eu-west-1": {"urn:a": "d1"}
     }
+
+
+def test_write__crash_during_rename__previous_version_intact(tmp_path, monkeypatch):
+    journal = fresh(tmp_path)
+    journal.start_step("deploy", region="eu-west-1")
+    before = journal.path.read_text()
+
+    def crash(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rollout.fsutil.os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        journal.start_step("deploy", region="us-west-2")
+
+    assert journal.path.read_text() == before
+    assert [p.name for p in journal.path.parent.iterdir()] == ["journal.json"]

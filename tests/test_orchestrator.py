@@ -457,6 +457,17 @@ def test_status__after_apply__rows_and_next_step(deploy_project):
     json.dumps(report)
 
 
+def test_status__after_crash__next_is_resume(deploy_project):
+    with pytest.raises(Crash):
+        apply(deploy_project, Doubles(engine=EngineDouble(crash_on={"dev-us-east-1"})))
+
+    report = make(deploy_project, Doubles()).status()
+
+    assert report["next"] == "rollout apply --env dev: resume the interrupted run"
+    primary = report["regions"][0]
+    assert (primary["last_step"], primary["result"]) == ("deploy", "started")
+
+
 def test_destroy__all__secondaries_first_primary_last(deploy_project):
     apply(deploy_project, Doubles(), auto_promote=True)
     doubles = Doubles()
