@@ -35,9 +35,10 @@ Layout (version 1)::
       "bad_artifacts": {"<sha256>": {"reason", "marked_at"}}
     }
 
-A step's status is ``started``, then ``succeeded``, ``failed`` or
-``skipped``; a step the next run finds ``started`` was interrupted by a crash
-and is marked ``interrupted``. Secret values never enter the journal: only a
+A step's status is ``started``, then ``succeeded`` or ``failed``; a step the
+next run finds ``started`` was interrupted by a crash and is marked
+``interrupted``. Regions skipped because they already run the same inputs
+leave no step. Secret values never enter the journal: only a
 hash that mixes them into the config hash.
 """
 

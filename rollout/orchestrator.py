@@ -225,7 +225,7 @@ class Orchestrator:
 
     def prepare(self, manifests: list[RegionManifest], artifact: Artifact) -> Prepared:
         """Plan offline and resolve secrets; nothing is written, nothing deployed."""
-        self.engine  # noqa: B018 - a missing CLI or passphrase stops us before asking
+        _ = self.engine  # a missing CLI or passphrase stops here, before any prompt
         plan = self.services.planner.plan(manifests, self.env, artifact)
         return self._prepared(manifests, artifact, plan)
 
@@ -357,7 +357,7 @@ class Orchestrator:
                 f"{', '.join(unhealthy)} has not passed for it"
             )
 
-        self.engine  # noqa: B018
+        _ = self.engine
         artifact = artifact_path_for(sha)
         prepared = self._prepared(
             manifests,
@@ -439,7 +439,7 @@ class Orchestrator:
                 "there is nothing to roll back to"
             )
 
-        self.engine  # noqa: B018
+        _ = self.engine
         artifact = artifact_path_for(target)
         # A plan always holds the primary; only ``region`` is deployed.
         planned = _with_primary(self.project, [manifest])
@@ -538,7 +538,7 @@ class Orchestrator:
                     f"{', '.join(sorted(standing))} still stand(s); destroy those first"
                 )
 
-        self.engine  # noqa: B018
+        _ = self.engine
         rendered = self.services.planner.render(
             order, self.env, _placeholder_artifact(self.project, self.journal, order)
         )

@@ -227,9 +227,24 @@ def apply(
     regions: RegionsOption = None,
     env: EnvOption = "dev",
     yes: YesOption = False,
-    auto_promote: Annotated[bool, typer.Option("--auto-promote")] = False,
-    parallel: Annotated[int, typer.Option("--parallel", min=1)] = 4,
-    bake_minutes: Annotated[float | None, typer.Option("--bake-minutes", min=0)] = None,
+    auto_promote: Annotated[
+        bool,
+        typer.Option(
+            "--auto-promote", help="After a healthy canary, deploy the remaining waves."
+        ),
+    ] = False,
+    parallel: Annotated[
+        int,
+        typer.Option("--parallel", min=1, help="Regions of one wave deployed at once."),
+    ] = 4,
+    bake_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--bake-minutes",
+            min=0,
+            help="Bake time of the health gate (default: the manifest's canary).",
+        ),
+    ] = None,
     force_unlock: ForceUnlockOption = False,
 ) -> None:
     """Deploy: primary, artifact copy, canary and its gate, then stop for promotion."""
