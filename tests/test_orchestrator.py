@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -534,3 +537,208 @@ def _artifact_for(project_dir: Path):
         return Artifact(project_dir / ".rollout" / "cache" / f"{sha}.zip", sha)
 
     return artifact_for
+
+
+# The real replicator and health gate against moto's server on 127.0.0.1.
+
+
+class _Api(http.server.BaseHTTPRequestHandler):
+    """The canary's API for the smoke requests: creates items, finds none."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(201)
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        return None
+
+
+@pytest.fixture
+def local_api():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def aws_project(deploy_project, moto_reset, aws_env):
+    """The project with every region pointed at moto, its buckets and alarms made."""
+    import boto3
+
+    for path in (deploy_project / "regions").glob("*.yaml"):
+        if path.name != "defaults.yaml":
+            path.write_text(
+                path.read_text()
+                + f"endpoints: {{s3: '{moto_reset}', cloudwatch: '{moto_reset}'}}\n"
+            )
+    for region in (PRIMARY, CANARY, WEST, SYDNEY):
+        s3 = boto3.client("s3", region_name=region, endpoint_url=moto_reset)
+        bucket = f"rollout-dev-{region}-artifacts-123456789012"
+        if region == PRIMARY:
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+    cloudwatch = boto3.client("cloudwatch", region_name=CANARY, endpoint_url=moto_reset)
+    for name in ("api-errors", "worker-errors"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"rollout-dev-{CANARY}-{name}",
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    return deploy_project
+
+
+def _upload_to_primary(project_dir: Path, endpoint: str) -> str:
+    """What the primary stack does: put the artifact in its own bucket."""
+    import boto3
+
+    artifact = build_artifact(project_dir)
+    boto3.client("s3", region_name=PRIMARY, endpoint_url=endpoint).put_object(
+        Bucket=f"rollout-dev-{PRIMARY}-artifacts-123456789012",
+        Key=artifact.ref.key,
+        Body=artifact.path.read_bytes(),
+    )
+    return artifact.sha256
+
+
+def _real_services(project_dir: Path, doubles: Doubles) -> Orchestrator:
+    aws = pytest.importorskip("rollout.aws")
+    replication = pytest.importorskip("rollout.replication")
+    gate = pytest.importorskip("rollout.gate")
+    project = load_project(project_dir, "dev")
+    clients = aws.AwsClients({n: r.manifest for n, r in project.regions.items()})
+    services = doubles.services(project)
+    services.make_replicator = lambda: replication.Replicator(clients)
+    services.make_gate = lambda: gate.HealthGate(clients, time, poll_seconds=1)
+    services.make_s3_client = lambda manifest: clients.client(manifest.region, "s3")
+    return Orchestrator(project, "dev", services)
+
+
+def test_moto__healthy_canary__artifact_in_every_region_and_all_waves_deployed(
+    aws_project, moto_reset, local_api
+):
+    import boto3
+
+    sha = _upload_to_primary(aws_project, moto_reset)
+    doubles = Doubles(
+        engine=EngineDouble(extra_outputs={CANARY: {"apiUrl": local_api}})
+    )
+    orchestrator = _real_services(aws_project, doubles)
+    prepared = orchestrator.prepare(
+        orchestrator.project.select(None), build_artifact(aws_project)
+    )
+
+    outcome = orchestrator.apply(prepared, auto_promote=True, bake_minutes=0)
+
+    assert outcome.deployed == [PRIMARY, CANARY, WEST, SYDNEY]
+    for region in (CANARY, WEST, SYDNEY):
+        s3 = boto3.client("s3", region_name=region, endpoint_url=moto_reset)
+        head = s3.head_object(
+            Bucket=f"rollout-dev-{region}-artifacts-123456789012",
+            Key=f"lambda/{sha}.zip",
+        )
+        assert head["ContentLength"] == build_artifact(aws_project).path.stat().st_size
+    gate = journal(aws_project).latest_gate(CANARY)
+    assert gate["passed"] is True
+    assert [s["status"] for s in gate["evidence"]["smoke"]] == [201, 404]
+
+
+def test_moto__canary_alarm_in_alarm__gate_fails_nothing_more_deployed(
+    aws_project, moto_reset, local_api
+):
+    import boto3
+
+    _upload_to_primary(aws_project, moto_reset)
+    boto3.client(
+        "cloudwatch", region_name=CANARY, endpoint_url=moto_reset
+    ).set_alarm_state(
+        AlarmName=f"rollout-dev-{CANARY}-api-errors",
+        StateValue="ALARM",
+        StateReason="errors",
+    )
+    doubles = Doubles(
+        engine=EngineDouble(extra_outputs={CANARY: {"apiUrl": local_api}})
+    )
+    orchestrator = _real_services(aws_project, doubles)
+    prepared = orchestrator.prepare(
+        orchestrator.project.select(None), build_artifact(aws_project)
+    )
+
+    with pytest.raises(GateFailed, match="rollout-dev-eu-west-1-api-errors"):
+        orchestrator.apply(prepared, auto_promote=True, bake_minutes=0)
+
+    assert doubles.engine.ops() == ["dev-us-east-1", "dev-eu-west-1"]
+    evidence = journal(aws_project).latest_gate(CANARY)["evidence"]
+    assert evidence["alarms_in_alarm"] == [f"rollout-dev-{CANARY}-api-errors"]
+
+
+def test_moto__target_bucket_missing__copy_fails_and_is_recorded(
+    aws_project, moto_reset, local_api
+):
+    import boto3
+
+    _upload_to_primary(aws_project, moto_reset)
+    s3 = boto3.client("s3", region_name=SYDNEY, endpoint_url=moto_reset)
+    s3.delete_bucket(Bucket=f"rollout-dev-{SYDNEY}-artifacts-123456789012")
+    doubles = Doubles(
+        engine=EngineDouble(extra_outputs={CANARY: {"apiUrl": local_api}})
+    )
+    orchestrator = _real_services(aws_project, doubles)
+    prepared = orchestrator.prepare(
+        orchestrator.project.select(None), build_artifact(aws_project)
+    )
+
+    with pytest.raises(DeploymentError, match="copying the artifact failed for"):
+        orchestrator.apply(prepared, auto_promote=False, bake_minutes=0)
+
+    step = journal(aws_project).data["steps"][-1]
+    assert step["action"] == "replicate-artifact"
+    statuses = {r["region"]: r["status"] for r in step["results"]}
+    assert statuses[SYDNEY] == "failed"
+    assert doubles.engine.ops() == ["dev-us-east-1"]
+
+
+def test_moto__data_bucket_holds_objects__destroy_refused(
+    aws_project, moto_reset, local_api
+):
+    import boto3
+
+    _upload_to_primary(aws_project, moto_reset)
+    doubles = Doubles(
+        engine=EngineDouble(extra_outputs={CANARY: {"apiUrl": local_api}})
+    )
+    orchestrator = _real_services(aws_project, doubles)
+    prepared = orchestrator.prepare(
+        orchestrator.project.select(None), build_artifact(aws_project)
+    )
+    orchestrator.apply(prepared, auto_promote=True, bake_minutes=0)
+    s3 = boto3.client("s3", region_name=WEST, endpoint_url=moto_reset)
+    data = f"rollout-dev-{WEST}-data-123456789012"
+    s3.create_bucket(
+        Bucket=data, CreateBucketConfiguration={"LocationConstraint": WEST}
+    )
+    s3.put_object(Bucket=data, Key="processed/item.json", Body=b"{}")
+
+    with pytest.raises(EnvironmentBlocked, match=f"the data bucket {data} still holds"):
+        _real_services(aws_project, doubles).destroy(
+            [orchestrator.project.manifest(WEST)]
+        )
+
+    assert doubles.engine.ops("destroy") == []
