@@ -161,20 +161,31 @@ class PulumiEngine:
 
     def destroy(self, stack: StackSpec, on_output: OnOutput | None = None) -> None:
         with self._translated(stack):
-            pulumi_stack = self._select(stack)
+            pulumi_stack = self._select(stack, create=False)
+            if pulumi_stack is None:
+                log.info("stack %s does not exist; nothing to destroy", stack.name)
+                return
             pulumi_stack.destroy(on_output=on_output, color="never")
 
     def outputs(self, stack: StackSpec) -> dict[str, Any]:
         with self._translated(stack):
-            return plain_outputs(self._select(stack).outputs())
+            pulumi_stack = self._select(stack, create=False)
+            return plain_outputs(pulumi_stack.outputs()) if pulumi_stack else {}
 
-    def _select(self, spec: StackSpec):
+    def _select(self, spec: StackSpec, *, create: bool = True):
+        """The stack in its workspace, config and secrets set; None if absent."""
         from pulumi import automation as auto
 
         self._restore_provider_keys(spec)
         env_vars = {"PULUMI_BACKEND_URL": self._backend, **spec.env_vars}
         workspace = auto.LocalWorkspace(work_dir=str(spec.work_dir), env_vars=env_vars)
-        stack = auto.Stack.create_or_select(spec.name, workspace)
+        if create:
+            stack = auto.Stack.create_or_select(spec.name, workspace)
+        else:
+            try:
+                stack = auto.Stack.select(spec.name, workspace)
+            except auto.errors.StackNotFoundError:
+                return None
         for key, value in spec.config.items():
             stack.set_config(key, auto.ConfigValue(value))
         for key, value in spec.secrets.items():

@@ -419,6 +419,7 @@ class Orchestrator:
     def rollback(
         self, region: str, artifact_path_for: Callable[[str], Artifact]
     ) -> Outcome:
+        self._resume_notice()
         if region not in self.project.regions:
             known = ", ".join(sorted(self.project.regions))
             raise InputError(f"--region: '{region}' has no manifest; known: {known}")
@@ -519,6 +520,7 @@ class Orchestrator:
     # destroy
 
     def destroy(self, targets: list[RegionManifest]) -> Outcome:
+        self._resume_notice()
         order = sorted(
             targets, key=lambda m: (m.role == "primary", -m.effective_wave, m.region)
         )
@@ -821,11 +823,13 @@ class Orchestrator:
     # helpers
 
     def _resume_notice(self) -> None:
+        """Say which steps a killed run left open, and close them."""
+        command = self.journal.run.get("command", "apply")
         for step in self.journal.mark_interrupted():
             where = step.get("stack") or step.get("region") or self.env
             self.say.warn(
-                f"found an interrupted {step['action']} of {where} "
-                f"(started {step['started_at']}); resuming"
+                f"found an interrupted {command} of {where} ({step['action']} "
+                f"started {step['started_at']}); resuming"
             )
 
     def _prepared(

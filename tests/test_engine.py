@@ -119,6 +119,12 @@ class FakeStack:
             "", "", None, {"dataBucket": auto.OutputValue("rollout-dev-data", False)}
         )
 
+    def destroy(self, on_output=None, color=None):
+        self.destroyed = True
+
+    def outputs(self):
+        return {"dataBucket": auto.OutputValue("rollout-dev-data", False)}
+
     def preview(self, on_output=None, color=None):
         summary = {auto.events.OpType.CREATE: 3, auto.events.OpType.SAME: 1}
         return auto.PreviewResult("", "", summary)
@@ -143,8 +149,16 @@ def fake_automation(monkeypatch):
         stacks.append(stack)
         return stack
 
+    def select(name, workspace):
+        if not any(stack.name == name for stack in stacks):
+            raise auto.errors.StackNotFoundError(
+                CommandResult("", f"error: no stack named '{name}' found", 255)
+            )
+        return create_or_select(name, workspace)
+
     monkeypatch.setattr(auto, "LocalWorkspace", FakeWorkspace)
     monkeypatch.setattr(auto.Stack, "create_or_select", staticmethod(create_or_select))
+    monkeypatch.setattr(auto.Stack, "select", staticmethod(select))
     return stacks
 
 
@@ -252,3 +266,22 @@ def test_preview__change_summary__plain_operation_names(tmp_path, fake_automatio
     changes = engine.preview(spec(stack_dir(tmp_path)))
 
     assert changes == {"create": 3, "same": 1}
+
+
+def test_destroy__stack_never_created__nothing_created_or_destroyed(
+    tmp_path, fake_automation
+):
+    engine = PulumiEngine(tmp_path, PASS, which=found)
+
+    engine.destroy(spec(stack_dir(tmp_path)))
+
+    assert fake_automation == []
+
+
+def test_outputs__existing_stack__plain_values(tmp_path, fake_automation):
+    engine = PulumiEngine(tmp_path, PASS, which=found)
+    work = stack_dir(tmp_path)
+    assert engine.outputs(spec(work)) == {}
+    engine.up(spec(work))
+
+    assert engine.outputs(spec(work)) == {"dataBucket": "rollout-dev-data"}

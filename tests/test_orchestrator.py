@@ -178,8 +178,10 @@ def test_apply__crash_mid_apply__rerun_reports_interruption_and_resumes(
     rerun = Doubles(replicator=crashing.replicator)
     outcome = apply(deploy_project, rerun)
 
-    assert "found an interrupted deploy of dev-eu-west-1" in rerun.reporter.text()
-    assert "resuming" in rerun.reporter.text()
+    assert "Warning: found an interrupted apply of dev-eu-west-1 (deploy started" in (
+        rerun.reporter.text()
+    )
+    assert rerun.reporter.text().count("; resuming") == 1
     assert rerun.engine.ops() == ["dev-eu-west-1"]
     assert outcome.status == "awaiting-promotion"
     statuses = [s["status"] for s in journal(deploy_project).data["steps"]]
