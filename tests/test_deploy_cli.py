@@ -343,3 +343,22 @@ def test_no_passphrase__file_backend__exit_3(
     assert " ".join(result.stderr.split()).startswith(
         "Error: PULUMI_CONFIG_PASSPHRASE is not set: the file backend file://"
     )
+
+
+def test_apply__debug_with_secret__value_in_no_output_and_no_file(
+    cli, deploy_project, doubles
+):
+    manifest = deploy_project / "regions" / "eu-west-1.yaml"
+    manifest.write_text(manifest.read_text() + "secrets:\n  api-key: env:TEST_KEY\n")
+    doubles.environ["TEST_KEY"] = "pa55-w0rd-7781"
+
+    result = cli(deploy_project, "--debug", "apply", "--yes")
+
+    assert result.exit_code == 0
+    canary = next(c for c in doubles.engine.calls if c.region == "eu-west-1")
+    assert canary.secrets == {"rollout:secret-api-key": "pa55-w0rd-7781"}
+    assert canary.config["rollout:secretNames"] == ["api-key"]
+    assert "pa55-w0rd-7781" not in result.stdout + result.stderr
+    for path in (deploy_project / ".rollout").rglob("*"):
+        if path.is_file() and path.suffix != ".zip":
+            assert "pa55-w0rd-7781" not in path.read_text(errors="replace")
