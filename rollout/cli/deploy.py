@@ -54,11 +54,11 @@ class ProgressView:
         self._rows: dict[str, str] = {}
         self._guard = threading.Lock()
         self._live: Live | None = None
+        self._use_live = False
 
     def __enter__(self) -> ProgressView:
-        if err.is_terminal and not self._debug:
-            self._live = Live(self._table(), console=err, refresh_per_second=4)
-            self._live.__enter__()
+        # The live table starts with the first region step, after any prompt.
+        self._use_live = err.is_terminal and not self._debug
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -70,6 +70,9 @@ class ProgressView:
     def region_step(self, region: str, text: str) -> None:
         with self._guard:
             self._rows[region] = text
+            if self._live is None and self._use_live:
+                self._live = Live(self._table(), console=err, refresh_per_second=4)
+                self._live.__enter__()
             if self._live is not None:
                 self._live.update(self._table())
             else:
