@@ -1,0 +1,1 @@
+"""Code shared by the API handler and the S3 processor: settings, records, store."""
