@@ -454,11 +454,20 @@ class Orchestrator:
         self.say.info(f"{region}: rolling back from {current[:12]} to {target[:12]}")
         self._deploy_one(manifest, prepared, action="rollback")
         self.journal.end_run("rolled-back")
-        return Outcome(
-            "rolled-back",
-            f"{region} runs artifact {target[:12]} again; {current[:12]} is marked bad",
-            [region],
+        message = (
+            f"{region} runs artifact {target[:12]} again; {current[:12]} is marked bad"
         )
+        still = sorted(
+            name
+            for name, entry in self.journal.regions().items()
+            if entry.get("artifact_sha256") == current
+        )
+        if still:
+            message += (
+                f"; {', '.join(still)} still run(s) it: roll back each with "
+                f"`rollout rollback --region <region> --env {self.env}`"
+            )
+        return Outcome("rolled-back", message, [region])
 
     # status
 

@@ -411,6 +411,10 @@ def test_rollback__canary__redeploys_last_artifact_that_passed_its_gate(
     assert journal(deploy_project).is_bad(bad)
     assert journal(deploy_project).region(CANARY)["artifact_sha256"] == good
     assert outcome.status == "rolled-back"
+    assert outcome.message.endswith(
+        "; us-east-1 still run(s) it: roll back each with "
+        "`rollout rollback --region <region> --env dev`"
+    )
     with pytest.raises(PromotionRefused, match="marked bad"):
         make(deploy_project, Doubles()).promote(_artifact_for(deploy_project))
 
