@@ -12,10 +12,10 @@ Layout (version 1)::
       "env": "dev",
       "updated_at": "<iso time>",
       "seq": 12,              # orders deploys and gates, finer than a timestamp
-      "run": {"command": "apply|promote|destroy", "artifact_sha256",
+      "run": {"command": "apply|promote", "artifact_sha256",
               "regions": [...], "started_at", "finished_at",
               "result": "running|awaiting-promotion|succeeded|failed|
-                         gate-failed|rolled-back|destroyed"},
+                         gate-failed|rolled-back"},
       "regions": {"<region>": {
           "stack", "role", "wave",
           "artifact_sha256",  # what the region runs after its last good deploy

@@ -502,8 +502,9 @@ class Orchestrator:
             return f"rollout apply --env {self.env}: nothing is deployed yet"
         sha = run.get("artifact_sha256") or ""
         result = run.get("result")
-        if run.get("command") == "destroy":
-            return f"rollout apply --env {self.env}: regions were destroyed"
+        regions = self.journal.regions().values()
+        if regions and all(e.get("result") == "destroyed" for e in regions):
+            return f"rollout apply --env {self.env}: every region is destroyed"
         if self.journal.is_bad(sha):
             return (
                 f"rollout apply --env {self.env} with a new artifact: {sha[:12]} "
@@ -567,15 +568,8 @@ class Orchestrator:
                     "empty or back it up first: nothing was destroyed"
                 )
 
-        self.journal.begin_run(
-            self.env,
-            "destroy",
-            self.journal.run.get("artifact_sha256") or "",
-            sorted(names),
-        )
         for manifest in order:
             self._destroy_one(manifest, specs[manifest.region])
-        self.journal.end_run("destroyed")
         return Outcome("destroyed", f"destroyed {', '.join(m.region for m in order)}")
 
     def _data_bucket(self, manifest: RegionManifest, spec: StackSpec) -> str | None:

@@ -491,6 +491,9 @@ def test_destroy__all__secondaries_first_primary_last(deploy_project):
         "dev-us-east-1",
     ]
     assert journal(deploy_project).region(PRIMARY)["result"] == "destroyed"
+    report = make(deploy_project, Doubles()).status()
+    assert report["next"] == "rollout apply --env dev: every region is destroyed"
+    assert all(row["artifact_sha256"] is None for row in report["regions"])
 
 
 def test_destroy__primary_while_others_stand__refused(deploy_project):
