@@ -57,7 +57,7 @@ class StackSpec:
     region: str
     work_dir: Path
     stack_file: str
-    config: Mapping[str, str] = field(default_factory=dict)
+    config: Mapping[str, str] = field(default_factory=dict)  # dotted keys: paths
     secrets: Mapping[str, str] = field(default_factory=dict)
     env_vars: Mapping[str, str] = field(default_factory=dict)
 
@@ -187,7 +187,8 @@ class PulumiEngine:
             except auto.errors.StackNotFoundError:
                 return None
         for key, value in spec.config.items():
-            stack.set_config(key, auto.ConfigValue(value))
+            # A dotted key sets one field of an object the rendered file holds.
+            stack.set_config(key, auto.ConfigValue(value), path="." in key)
         for key, value in spec.secrets.items():
             stack.set_config(key, auto.ConfigValue(value, secret=True))
         return stack

@@ -842,7 +842,9 @@ class Orchestrator:
         if rendered is None:
             rendered = self.services.planner.render(manifests, self.env, artifact)
         secrets = {m.region: self._secrets(m) for m in manifests}
-        specs = {m.region: self._spec(m, secrets[m.region]) for m in manifests}
+        specs = {
+            m.region: self._spec(m, secrets[m.region], artifact) for m in manifests
+        }
         hashes = {
             m.region: config_hash(
                 rendered.files[stack_file(self.env, m.region)], secrets[m.region]
@@ -874,13 +876,23 @@ class Orchestrator:
             values[f"rollout:secret-{name}"] = value
         return values
 
-    def _spec(self, manifest: RegionManifest, secrets: dict[str, str]) -> StackSpec:
+    def _spec(
+        self,
+        manifest: RegionManifest,
+        secrets: dict[str, str],
+        artifact: Artifact | None = None,
+    ) -> StackSpec:
         env_vars = {"AWS_PROFILE": manifest.profile} if manifest.profile else {}
+        # Where the built zip is on this machine: the primary uploads it. It is
+        # set at apply time, not rendered, so the config hash does not depend
+        # on where the project is checked out.
+        config = {"rollout:artifact.path": str(artifact.path)} if artifact else {}
         return StackSpec(
             name=stack_name(self.env, manifest.region),
             region=manifest.region,
             work_dir=self.paths["stacks"],
             stack_file=stack_file(self.env, manifest.region),
+            config=config,
             secrets=secrets,
             env_vars=env_vars,
         )

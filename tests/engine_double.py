@@ -36,6 +36,7 @@ class Call:
     stack: str
     region: str
     config: dict[str, Any]
+    extra_config: dict[str, str]
     secrets: dict[str, str]
     env_vars: dict[str, str]
 
@@ -105,6 +106,7 @@ class EngineDouble:
             stack=stack.name,
             region=stack.region,
             config=document.get("config", {}),
+            extra_config=dict(stack.config),
             secrets=dict(stack.secrets),
             env_vars=dict(stack.env_vars),
         )

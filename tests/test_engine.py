@@ -102,10 +102,12 @@ class FakeStack:
         self.name = name
         self.workspace = workspace
         self.config: dict[str, auto.ConfigValue] = {}
+        self.paths: dict[str, bool] = {}
         self.fail_with: Exception | None = None
 
     def set_config(self, key, value, *, path=False):
         self.config[key] = value
+        self.paths[key] = path
 
     def up(self, on_output=None, color=None):
         if self.fail_with:
@@ -178,6 +180,7 @@ def test_up__secrets_and_profile__set_as_secret_config_and_env(
     outputs = engine.up(
         spec(
             stack_dir(tmp_path),
+            config={"rollout:artifact.path": "/p/.rollout/cache/a.zip"},
             secrets={"rollout:secret-api-key": "v4lue"},
             env_vars={"AWS_PROFILE": "canary"},
         ),
@@ -188,6 +191,11 @@ def test_up__secrets_and_profile__set_as_secret_config_and_env(
     assert outputs == {"dataBucket": "rollout-dev-data"}
     assert stack.config["rollout:secret-api-key"].secret is True
     assert stack.config["rollout:secret-api-key"].value == "v4lue"
+    assert stack.config["rollout:artifact.path"].secret is False
+    assert stack.paths == {
+        "rollout:artifact.path": True,
+        "rollout:secret-api-key": False,
+    }
     assert stack.workspace.env_vars == {
         "PULUMI_BACKEND_URL": f"file://{tmp_path.resolve()}/.rollout/state",
         "AWS_PROFILE": "canary",

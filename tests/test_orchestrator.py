@@ -102,6 +102,11 @@ def test_apply__every_stack__config_carries_artifact_key_and_sha(deploy_project)
             "key": f"lambda/{sha}.zip",
             "sha256": sha,
         }
+        assert call.extra_config == {
+            "rollout:artifact.path": str(
+                deploy_project / ".rollout" / "cache" / f"{sha}.zip"
+            )
+        }
 
 
 def test_apply__replication__copies_from_primary_bucket_to_each_region_bucket(
