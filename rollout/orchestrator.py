@@ -517,9 +517,14 @@ class Orchestrator:
                 if (self.journal.latest_gate(r) or {}).get("passed") is False
             ]
             where = failed[0] if failed else "<region>"
+            if self.journal.last_good(where, needs_gate=True, exclude=sha):
+                return (
+                    f"rollout rollback --region {where} --env {self.env}: "
+                    "the canary's health gate failed"
+                )
             return (
-                f"rollout rollback --region {where} --env {self.env}: "
-                "the canary's health gate failed"
+                f"rollout apply --env {self.env} with a fixed release: the canary's "
+                "health gate failed and no earlier artifact passed it"
             )
         if result in ("failed", "running"):
             return f"rollout {run.get('command', 'apply')} --env {self.env}: resume"
@@ -668,11 +673,11 @@ class Orchestrator:
             config_hash=prepared.config_hashes[region],
         )
         self.say.region_step(region, f"{action}ing artifact {sha[:12]}")
-        rlog.info("%s started", action)
+        rlog.debug("%s started", action)
         try:
             outputs = self.engine.up(spec, on_output=self._output(region, spec.name))
         except Exception as exc:
-            rlog.info("%s failed: %s", action, exc)
+            rlog.debug("%s failed: %s", action, exc)
             self.journal.finish_step(step_id, "failed", error=str(exc))
             self.journal.record_deploy(
                 region, action=action, sha256=sha, result="failed", error=str(exc)
@@ -690,7 +695,7 @@ class Orchestrator:
             outputs=outputs,
             applied_resources=prepared.digests.get(region),
         )
-        rlog.info("%s succeeded", action)
+        rlog.debug("%s succeeded", action)
         self.say.region_step(region, f"{action}ed")
 
     def _replicate(self, step: dict[str, Any], prepared: Prepared) -> None:
@@ -778,13 +783,23 @@ class Orchestrator:
         failed = [(m, v) for m, v in zip(todo, verdicts, strict=True) if not v.passed]
         if failed:
             detail = "; ".join(f"{m.region}: {v.reason}" for m, v in failed)
-            regions = ", ".join(m.region for m, _ in failed)
             raise GateFailed(
                 f"health gate failed ({detail}); nothing more was deployed; "
-                f"to undo it run `rollout rollback --region {failed[0][0].region} "
-                f"--env {self.env}` (failed: {regions})"
+                + self._after_gate_failure(failed[0][0].region, sha)
             )
         return True
+
+    def _after_gate_failure(self, region: str, sha: str) -> str:
+        """What to do once a canary's gate failed: roll back, or fix the release."""
+        if self.journal.last_good(region, needs_gate=True, exclude=sha):
+            return (
+                f"run `rollout rollback --region {region} --env {self.env}` to "
+                "restore the last artifact that passed there"
+            )
+        return (
+            f"no earlier artifact passed the gate in {region}: fix the release and "
+            f"rerun `rollout apply --env {self.env}`"
+        )
 
     def _gate_one(self, manifest: RegionManifest, sha: str, bake: float | None) -> Any:
         region = manifest.region

@@ -247,6 +247,36 @@ def test_apply__unhealthy_canary__gate_failed_and_nothing_more_deployed(
     assert journal(deploy_project).run["result"] == "gate-failed"
 
 
+def test_apply__first_release_unhealthy__says_fix_and_apply_again(deploy_project):
+    with pytest.raises(GateFailed) as caught:
+        apply(deploy_project, Doubles(gate=FakeGate(unhealthy={CANARY})))
+
+    assert str(caught.value).endswith(
+        "no earlier artifact passed the gate in eu-west-1: fix the release and "
+        "rerun `rollout apply --env dev`"
+    )
+    assert make(deploy_project, Doubles()).status()["next"] == (
+        "rollout apply --env dev with a fixed release: the canary's health gate "
+        "failed and no earlier artifact passed it"
+    )
+
+
+def test_apply__later_release_unhealthy__says_rollback(deploy_project):
+    apply(deploy_project, Doubles(), auto_promote=True)
+    new_release(deploy_project, "second")
+
+    with pytest.raises(GateFailed) as caught:
+        apply(deploy_project, Doubles(gate=FakeGate(unhealthy={CANARY})))
+
+    assert str(caught.value).endswith(
+        "run `rollout rollback --region eu-west-1 --env dev` to restore the last "
+        "artifact that passed there"
+    )
+    assert make(deploy_project, Doubles()).status()["next"] == (
+        "rollout rollback --region eu-west-1 --env dev: the canary's health gate failed"
+    )
+
+
 def test_apply__gate__uses_stack_outputs_and_manifest_bake(deploy_project):
     doubles = Doubles()
 
