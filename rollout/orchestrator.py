@@ -266,9 +266,7 @@ class Orchestrator:
         steps = rollout_steps(self.env, prepared.manifests)
         if not any(m.role == "canary" for m in prepared.manifests):
             if any(m.role != "primary" for m in prepared.manifests):
-                self.say.warn(
-                    "no canary region: every wave deploys in order without a bake"
-                )
+                self.say.warn(self._no_canary_warning())
         gates_run = False
         for action, group in _grouped(steps):
             if action == "deploy":
@@ -298,6 +296,19 @@ class Orchestrator:
                 f"{prepared.artifact.sha256[:12]} with the same config",
             )
         return Outcome("succeeded", f"deployed {', '.join(deployed) or 'nothing new'}")
+
+    def _no_canary_warning(self) -> str:
+        left_out = sorted(
+            name
+            for name, loaded in self.project.regions.items()
+            if loaded.manifest.role == "canary"
+        )
+        if left_out:
+            return (
+                f"the canary {', '.join(left_out)} is not among the selected regions: "
+                "every selected wave deploys in order without a health gate"
+            )
+        return "no canary region: every wave deploys in order without a bake"
 
     def _awaiting_message(self, deployed: list[str], gates_run: bool, waves) -> str:
         waves_text = ", ".join(str(w) for w in waves)

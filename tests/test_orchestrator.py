@@ -325,6 +325,18 @@ def test_apply__no_canary__warns_and_deploys_every_wave(deploy_project):
     assert outcome.status == "succeeded"
 
 
+def test_apply__canary_not_selected__warns_that_no_gate_runs(deploy_project):
+    doubles = Doubles()
+
+    apply(deploy_project, doubles, regions=[WEST])
+
+    assert doubles.engine.ops() == ["dev-us-east-1", "dev-us-west-2"]
+    assert (
+        "Warning: the canary eu-west-1 is not among the selected regions: every "
+        "selected wave deploys in order without a health gate"
+    ) in doubles.reporter.lines
+
+
 def test_apply__secret_variable_missing__input_error_names_region_key_variable(
     deploy_project,
 ):
