@@ -157,6 +157,9 @@ class PipInstaller:
             "--python-version", platform.python_version,
             # With --platform pip installs nothing it would have to build.
             "--only-binary=:all:",
+            # requirements.txt pins every dependency but the runtime's own
+            # botocore, which would otherwise be pulled in and shipped twice.
+            "--no-deps",
         ]  # fmt: skip
         for tag in platform.platforms:
             command += ["--platform", tag]

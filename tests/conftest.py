@@ -12,6 +12,16 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def shared_dependency_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One install of lambda_code's dependencies for every project copy of a run."""
+    cache = tmp_path_factory.mktemp("deps-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ROLLOUT_DEPS_CACHE", str(cache))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the shipped project (regions, blueprints, lambda code)."""
