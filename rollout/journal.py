@@ -97,6 +97,11 @@ class Journal:
                 f"{path}: the rollout journal is not a JSON object of the expected "
                 "shape; move it aside to start over"
             )
+        if int(data.get("version", VERSION)) > VERSION:
+            raise JournalCorrupt(
+                f"{path}: the rollout journal has version {data['version']}, newer "
+                f"than this rollout reads ({VERSION}); upgrade rollout"
+            )
         return cls(path, data)
 
     def applied_digests(self) -> dict[str, dict[str, str]]:

@@ -855,7 +855,7 @@ class Orchestrator:
         """Say which steps a killed run left open, and close them."""
         command = self.journal.run.get("command", "apply")
         for step in self.journal.mark_interrupted():
-            where = step.get("stack") or step.get("region") or self.env
+            where = step.get("stack") or step.get("region") or f"env {self.env}"
             self.say.warn(
                 f"found an interrupted {command} of {where} ({step['action']} "
                 f"started {step['started_at']}); resuming"

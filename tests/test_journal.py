@@ -51,6 +51,14 @@ def test_read__not_an_object__input_error(tmp_path):
         Journal.read(path)
 
 
+def test_read__newer_version__input_error_says_upgrade(tmp_path):
+    path = tmp_path / "journal.json"
+    path.write_text('{"version": 7, "regions": {}}')
+
+    with pytest.raises(JournalCorrupt, match="has version 7, newer than this rollout"):
+        Journal.read(path)
+
+
 def test_step__start_and_finish__written_to_disk_each_time(tmp_path):
     journal = fresh(tmp_path)
 

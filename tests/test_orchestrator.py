@@ -194,6 +194,27 @@ def test_apply__crash_mid_apply__rerun_reports_interruption_and_resumes(
     assert "interrupted" in statuses
 
 
+def test_apply__crash_during_copy__rerun_copies_without_redeploying_primary(
+    deploy_project,
+):
+    class CrashingReplicator(FakeReplicator):
+        def replicate(self, *args, **kwargs):
+            raise Crash("copy")
+
+    with pytest.raises(Crash):
+        apply(deploy_project, Doubles(replicator=CrashingReplicator()))
+    rerun = Doubles()
+
+    apply(deploy_project, rerun)
+
+    assert (
+        "found an interrupted apply of env dev (replicate-artifact"
+        in rerun.reporter.text()
+    )
+    assert len(rerun.replicator.calls) == 1
+    assert rerun.engine.ops() == ["dev-eu-west-1"]
+
+
 def test_apply__second_apply_without_change__does_nothing(deploy_project):
     apply(deploy_project, Doubles(), auto_promote=True)
     again = Doubles()
