@@ -362,3 +362,17 @@ def test_apply__debug_with_secret__value_in_no_output_and_no_file(
     for path in (deploy_project / ".rollout").rglob("*"):
         if path.is_file() and path.suffix != ".zip":
             assert "pa55-w0rd-7781" not in path.read_text(errors="replace")
+
+
+def test_apply__parallel_flag__limits_concurrent_regions(cli, deploy_project, doubles):
+    for region in ("us-east-2", "ca-central-1"):
+        (deploy_project / "regions" / f"{region}.yaml").write_text(
+            f"region: {region}\nrole: secondary\nwave: 2\n"
+        )
+    doubles.engine = EngineDouble(delay=0.2)
+
+    result = cli(deploy_project, "apply", "--yes", "--auto-promote", "--parallel", "2")
+
+    assert result.exit_code == 0, result.stderr
+    assert doubles.engine.max_active == 2
+    assert len(doubles.engine.ops()) == 6
