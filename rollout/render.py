@@ -68,11 +68,11 @@ class Renderer:
         env: str,
         artifact: Artifact | ArtifactRef,
     ) -> RenderedSet:
-        # The primary stack uploads the artifact, so it needs the built file.
+        # The zip's path on this machine is not rendered: the engine sets it at
+        # apply time, so rendered files and plan digests do not depend on where
+        # the project is checked out.
         ref = artifact.ref if isinstance(artifact, Artifact) else artifact
         artifact_config = {"key": ref.key, "sha256": ref.sha256}
-        if isinstance(artifact, Artifact):
-            artifact_config["path"] = str(artifact.path)
         artifact_regions = sorted(project.regions)
         files = {
             "Pulumi.yaml": self._render(

@@ -694,7 +694,10 @@ def assert_artifact_buckets(synth) -> None:
     home = account_namer(synth)("artifacts", "s3")
     assert upload.inputs["bucket"] == home
     assert upload.inputs["key"] == synth.artifact.ref.key
-    assert upload.inputs["source"] == {"asset": str(synth.artifact.path)}
+    # The plan does not depend on where the project is checked out: the zip is
+    # named by its hash under the cache, and apply sets its absolute path.
+    sha = synth.artifact.sha256
+    assert upload.inputs["source"] == {"asset": f".rollout/cache/{sha}.zip"}
     (build,) = of_type(plan, CODEBUILD)
     assert build.inputs["source"]["location"].startswith(f"{home}/")
 
