@@ -20,7 +20,11 @@ def providers_one_per_region(stacks: list[StackPlan]) -> Iterable[CheckResult]:
             if len(urns) > 1:
                 for urn in urns[1:]:
                     yield CheckResult(
-                        "providers.one-per-region", "fail", "error", urn, region,
+                        "providers.one-per-region",
+                        "fail",
+                        "error",
+                        urn,
+                        region,
                         f"{urn} is a second provider for {region}; reuse the first",
                     )
         for resource in stack.resources:
@@ -28,14 +32,20 @@ def providers_one_per_region(stacks: list[StackPlan]) -> Iterable[CheckResult]:
                 continue
             if "pulumi:providers:aws::default" in resource.provider:
                 yield CheckResult(
-                    "providers.no-default", "fail", "error", resource.urn,
+                    "providers.no-default",
+                    "fail",
+                    "error",
+                    resource.urn,
                     stack.region,
                     f"{resource.name} uses the default provider; pass the "
                     "region's provider explicitly",
                 )
             else:
                 yield CheckResult(
-                    "providers.no-default", "pass", "error", resource.urn,
+                    "providers.no-default",
+                    "pass",
+                    "error",
+                    resource.urn,
                     resource.region or stack.region,
                     f"{resource.name} uses an explicit provider",
                 )
