@@ -23,6 +23,7 @@ class StackConfig:
     artifact_regions: list[str]
     artifact_key: str
     artifact_sha256: str
+    artifact_path: str | None
     cidr: str
     az_count: int
     read_capacity: Capacity
@@ -58,6 +59,7 @@ class StackConfig:
             artifact_regions=list(config.require_object("artifactRegions")),
             artifact_key=artifact["key"],
             artifact_sha256=artifact["sha256"],
+            artifact_path=artifact.get("path"),
             cidr=network["cidr"],
             az_count=int(network["azCount"]),
             read_capacity=Capacity(**dynamodb["readCapacity"]),
@@ -65,9 +67,13 @@ class StackConfig:
             target_utilization=float(dynamodb["targetUtilization"]),
             memory_mb=int(function["memoryMb"]),
             timeout_s=int(function["timeoutS"]),
-            error_rate_percent=float(config.require_object("alarms")["errorRatePercent"]),
+            error_rate_percent=float(
+                config.require_object("alarms")["errorRatePercent"]
+            ),
             retention_days=int(config.require_object("logs")["retentionDays"]),
-            processed_expiry_days=int(config.require_object("s3")["processedExpiryDays"]),
+            processed_expiry_days=int(
+                config.require_object("s3")["processedExpiryDays"]
+            ),
             endpoints=dict(config.get_object("endpoints") or {}),
             profile=config.get("profile"),
             secret_names=list(config.get_object("secretNames") or []),

@@ -45,6 +45,17 @@ STACK_NAMES: tuple[tuple[str, str], ...] = (
     ("sns", "alarms"),
     ("codebuild", "artifact-build"),
     ("apigateway", "api"),
+    ("apigateway", "usage-plan"),
+    ("security_group", "lambda"),
+    ("alarm", "api-handler-error-rate"),
+    ("alarm", "processor-error-rate"),
+    ("alarm", "api-5xx-rate"),
+    ("kms_alias", "data"),
+    ("kms_alias", "tables"),
+    ("kms_alias", "logs"),
+    ("kms_alias", "messaging"),
+    ("kms_alias", "secrets"),
+    ("kms_alias", "artifacts"),
 )
 
 _ENV_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -73,6 +84,10 @@ class Namer:
             kind=kind,
             account_id=self.account_id,
         )
+
+    def parameter(self, secret: str) -> str:
+        """The SSM parameter that holds a secret: ``/<app>/<env>/<region>/<secret>``."""
+        return parameter_name(self.app, self.env, self.region, secret)
 
 
 def physical_name(
@@ -104,6 +119,27 @@ def physical_name(
         raise NamingError(
             f"'{name}' is {len(name)} characters, over the {limit} that AWS allows "
             f"for a {kind} name; use a shorter env"
+        )
+    return name
+
+
+_PARAMETER_PART_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def parameter_name(app: str, env: str, region: str, secret: str) -> str:
+    """A hierarchical SSM parameter name, lower-cased like every other name."""
+    parts = [app, env, region, secret.lower()]
+    for part in parts:
+        if not _PARAMETER_PART_RE.match(part):
+            raise NamingError(
+                f"'{part}' cannot be part of a parameter name: use lower-case "
+                "letters, digits, '_' and '-'"
+            )
+    name = "/" + "/".join(parts)
+    if len(name) > LIMITS["ssm"]:
+        raise NamingError(
+            f"'{name}' is {len(name)} characters, over the {LIMITS['ssm']} that AWS "
+            "allows for a parameter name"
         )
     return name
 

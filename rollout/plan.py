@@ -187,7 +187,7 @@ class Planner:
     def render(
         self, regions: list[RegionManifest], env: str, artifact: Artifact
     ) -> RenderedSet:
-        return self._renderer.render(self._project, regions, env, artifact.ref)
+        return self._renderer.render(self._project, regions, env, artifact)
 
     def plan(
         self,

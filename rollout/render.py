@@ -16,7 +16,7 @@ import jinja2
 import jinja2.sandbox
 import yaml
 
-from rollout.artifact import ArtifactRef
+from rollout.artifact import Artifact, ArtifactRef
 from rollout.errors import TemplateError
 from rollout.fsutil import swap_directory
 from rollout.manifests import Project, RegionManifest
@@ -66,8 +66,13 @@ class Renderer:
         project: Project,
         regions: list[RegionManifest],
         env: str,
-        artifact: ArtifactRef,
+        artifact: Artifact | ArtifactRef,
     ) -> RenderedSet:
+        # The zip's path on this machine is not rendered: the engine sets it at
+        # apply time, so rendered files and plan digests do not depend on where
+        # the project is checked out.
+        ref = artifact.ref if isinstance(artifact, Artifact) else artifact
+        artifact_config = {"key": ref.key, "sha256": ref.sha256}
         artifact_regions = sorted(project.regions)
         files = {
             "Pulumi.yaml": self._render(
@@ -86,7 +91,7 @@ class Renderer:
                 cidr=str(manifest.cidr),
                 primary_region=project.primary.region,
                 artifact_regions=artifact_regions,
-                artifact={"key": artifact.key, "sha256": artifact.sha256},
+                artifact=artifact_config,
                 manifest_file=_relative(project.regions[manifest.region].path, project),
             )
         return RenderedSet(files)

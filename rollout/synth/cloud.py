@@ -112,7 +112,10 @@ def _kms_key(fake: Fake) -> tuple[str, dict]:
 
 def _kms_alias(fake: Fake) -> tuple[str, dict]:
     name = fake.physical("name")
-    return name, {"arn": fake.arn("kms", name), "targetKeyArn": fake.inputs.get("targetKeyId")}
+    return name, {
+        "arn": fake.arn("kms", name),
+        "targetKeyArn": fake.inputs.get("targetKeyId"),
+    }
 
 
 def _bucket(fake: Fake) -> tuple[str, dict]:
@@ -153,9 +156,7 @@ def _table(fake: Fake) -> tuple[str, dict]:
 def _scaling_target(fake: Fake) -> tuple[str, dict]:
     resource_id = str(fake.inputs.get("resourceId") or fake.physical())
     return resource_id, {
-        "arn": fake.arn(
-            "application-autoscaling", f"scalable-target/{fake.alnum(30)}"
-        )
+        "arn": fake.arn("application-autoscaling", f"scalable-target/{fake.alnum(30)}")
     }
 
 
@@ -251,6 +252,18 @@ def _api_resource(fake: Fake) -> tuple[str, dict]:
     return fake.alnum(6), {"path": f"/{part}"}
 
 
+def _api_method(prefix: str) -> Callable[[Fake], tuple[str, dict]]:
+    """Methods and integrations: AWS ids them by API, resource and verb."""
+
+    def fill(fake: Fake) -> tuple[str, dict]:
+        api = fake.inputs.get("restApi", "")
+        resource = fake.inputs.get("resourceId", "")
+        method = fake.inputs.get("httpMethod", "")
+        return f"{prefix}-{api}-{resource}-{method}", {}
+
+    return fill
+
+
 def _api_deployment(fake: Fake) -> tuple[str, dict]:
     api = fake.inputs.get("restApi", "")
     return fake.alnum(6), {
@@ -264,7 +277,9 @@ def _api_stage(fake: Fake) -> tuple[str, dict]:
     api = fake.inputs.get("restApi", "")
     stage = fake.inputs.get("stageName", "")
     return f"ags-{api}-{stage}", {
-        "arn": f"arn:{PARTITION}:apigateway:{fake.region}::/restapis/{api}/stages/{stage}",
+        "arn": (
+            f"arn:{PARTITION}:apigateway:{fake.region}::/restapis/{api}/stages/{stage}"
+        ),
         "executionArn": fake.arn("execute-api", f"{api}/{stage}"),
         "invokeUrl": f"https://{api}.execute-api.{fake.region}.{DNS_SUFFIX}/{stage}",
     }
@@ -332,6 +347,8 @@ _FILLERS: dict[str, Callable[[Fake], tuple[str, dict]]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:apigateway/restApi:RestApi": _rest_api,
     "aws:apigateway/resource:Resource": _api_resource,
+    "aws:apigateway/method:Method": _api_method("agm"),
+    "aws:apigateway/integration:Integration": _api_method("agi"),
     "aws:apigateway/deployment:Deployment": _api_deployment,
     "aws:apigateway/stage:Stage": _api_stage,
     "aws:apigateway/usagePlan:UsagePlan": _usage_plan,
@@ -363,7 +380,9 @@ def fake_resource(fake: Fake) -> tuple[str, dict[str, Any]]:
         # module names an AWS service, an ARN of that service and region.
         service = fake.type.split(":")[1].split("/")[0] if ":" in fake.type else ""
         id_ = fake.physical("name")
-        outputs = {"arn": fake.arn(service, id_)} if fake.type.startswith("aws:") else {}
+        outputs = (
+            {"arn": fake.arn(service, id_)} if fake.type.startswith("aws:") else {}
+        )
     else:
         id_, outputs = filler(fake)
     return id_, {**fake.inputs, **{k: v for k, v in outputs.items() if v is not None}}
@@ -382,7 +401,10 @@ def fake_invoke(token: str, args: dict[str, Any], region: str, account: str) -> 
             "userId": "AIDA" + "X" * 17,
             "id": account,
         }
-    if token in ("aws:index/getRegion:getRegion", "aws:index/getRegion:getRegionOutput"):
+    if token in (
+        "aws:index/getRegion:getRegion",
+        "aws:index/getRegion:getRegionOutput",
+    ):
         return {
             "name": region,
             "region": region,
@@ -401,7 +423,9 @@ def fake_invoke(token: str, args: dict[str, Any], region: str, account: str) -> 
         letters = "abc"
         return {
             "names": [f"{region}{x}" for x in letters],
-            "zoneIds": [f"{region[:3]}{region.split('-')[-1]}-az{i + 1}" for i in range(3)],
+            "zoneIds": [
+                f"{region[:3]}{region.split('-')[-1]}-az{i + 1}" for i in range(3)
+            ],
             "id": region,
             "groupNames": [region],
             "region": region,

@@ -133,12 +133,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.deleteBeforeReplaceDefined:
             options["delete_before_replace"] = bool(request.deleteBeforeReplace)
 
+        # A component has no provider of its own; it records the one it hands
+        # to its children, so every entry of a plan names its region.
+        provider = request.provider or (
+            "" if request.custom else request.providers.get("aws", "")
+        )
         record = PlannedResource(
             urn=response.urn,
             type=request.type,
             name=request.name,
-            provider=request.provider,
-            region=region if region is not None else self.region_of(request.provider),
+            provider=provider,
+            region=region if region is not None else self.region_of(provider),
             parent=request.parent,
             custom=bool(request.custom),
             options=options,
