@@ -89,9 +89,6 @@ class Graph:
                 return resource
         return None
 
-    def urns(self) -> dict[str, PlannedResource]:
-        return {r.urn: r for r in self.resources}
-
     def region_of(self, resource: PlannedResource) -> str:
         return resource.region or self.region
 
