@@ -6,6 +6,7 @@ application and holds the global options.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,10 @@ app.command()(deploy.destroy)
 
 
 def main() -> None:
+    # A run allocates a large, long-lived heap (Pulumi's and pulumi-aws's type
+    # machinery, the IAM catalogue of the checks) and few cycles: collecting
+    # the young generation less often saves a fifth of a plan's time.
+    gc.set_threshold(100_000, 50, 100)
     app()
 
 
