@@ -358,7 +358,22 @@ def test_apply__debug_with_secret__value_in_no_output_and_no_file(
     canary = next(c for c in doubles.engine.calls if c.region == "eu-west-1")
     assert canary.secrets == {"rollout:secret-api-key": "pa55-w0rd-7781"}
     assert canary.config["rollout:secretNames"] == ["api-key"]
-    assert "pa55-w0rd-7781" not in result.stdout + result.stderr
+    outputs = [result]
+    outputs.append(cli(deploy_project, "plan", "--json", "--detailed"))
+    outputs.append(cli(deploy_project, "--debug", "plan", "--detailed"))
+    outputs.append(cli(deploy_project, "status", "--json"))
+    assert all(o.exit_code == 0 for o in outputs)
+    plan = json.loads(outputs[1].stdout)
+    secret_inputs = [
+        r["inputs"].get("value")
+        for w in plan["waves"]
+        for region in w["regions"]
+        for r in region["resources"]
+        if r["type"] == "aws:ssm/parameter:Parameter"
+    ]
+    assert secret_inputs == ["[secret]"]
+    for output in outputs:
+        assert "pa55-w0rd-7781" not in output.stdout + output.stderr
     for path in (deploy_project / ".rollout").rglob("*"):
         if path.is_file() and path.suffix != ".zip":
             assert "pa55-w0rd-7781" not in path.read_text(errors="replace")
