@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rollout.errors import InputError
-from rollout.fsutil import atomic_write_text, fsync_dir
+from rollout.fsutil import atomic_write_bytes, atomic_write_text, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class ArtifactBuilder:
 
         path = self._cache / f"{sha256}.zip"
         if not _holds(path, sha256):
-            _atomic_write_bytes(path, data)
+            atomic_write_bytes(path, data)
         atomic_write_text(self._cache / "builds" / inputs, sha256 + "\n")
         log.debug("built artifact %s (%d bytes)", sha256, len(data))
         return Artifact(path=path, sha256=sha256)
@@ -412,20 +412,3 @@ def _holds(path: Path, sha256: str) -> bool:
             return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
     except OSError:
         return False
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
