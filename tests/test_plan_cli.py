@@ -86,7 +86,12 @@ def test_plan_json__resources__carry_every_contract_field(eu_plan) -> None:
                 assert resource["type"]
                 assert isinstance(resource["depends_on"], list)
                 assert isinstance(resource["inputs"], dict)
-                assert set(resource["options"]) >= {"ignore_changes", "protect"}
+                assert set(resource["options"]) == {
+                    "ignore_changes",
+                    "protect",
+                    "retain_on_delete",
+                    "delete_before_replace",
+                }
                 if resource["type"].startswith("pulumi:providers:"):
                     continue
                 urn, _, provider_id = resource["provider"].rpartition("::")

@@ -127,11 +127,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         options: dict[str, Any] = {
             "ignore_changes": list(request.ignoreChanges),
             "protect": bool(request.protect),
+            # Unset options are shown as what the engine does without them.
+            "retain_on_delete": request.HasField("retainOnDelete")
+            and bool(request.retainOnDelete),
+            "delete_before_replace": bool(request.deleteBeforeReplace),
         }
-        if request.HasField("retainOnDelete"):
-            options["retain_on_delete"] = bool(request.retainOnDelete)
-        if request.deleteBeforeReplaceDefined:
-            options["delete_before_replace"] = bool(request.deleteBeforeReplace)
 
         # A component has no provider of its own; it records the one it hands
         # to its children, so every entry of a plan names its region.
