@@ -35,6 +35,7 @@ def test_render__all_regions__writes_project_file_and_one_config_per_region(
     assert result.exit_code == 0, result.stderr
     files = sorted(p.name for p in stacks_dir(project).iterdir())
     assert files == [
+        ".rollout-render",
         "Pulumi.dev-ap-southeast-2.yaml",
         "Pulumi.dev-eu-west-1.yaml",
         "Pulumi.dev-us-east-1.yaml",
@@ -75,8 +76,56 @@ def test_render__out_option__writes_there(project: Path, cli, tmp_path: Path) ->
 
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in target.iterdir()) == [
+        ".rollout-render",
         "Pulumi.stage-eu-west-1.yaml",
         "Pulumi.stage-us-east-1.yaml",
+        "Pulumi.yaml",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["project root", "folder of notes", "file"])
+def test_render__out_is_not_a_rendered_set__exits_2_and_touches_nothing(
+    project: Path, cli, tmp_path: Path, kind: str
+) -> None:
+    if kind == "project root":
+        target = project
+    elif kind == "folder of notes":
+        target = tmp_path / "notes"
+        (target / "sub").mkdir(parents=True)
+        (target / "notes.md").write_text("keep me")
+    else:
+        target = tmp_path / "passwd"
+        target.write_text("root:x:0:0")
+    before = sorted(str(p) for p in target.rglob("*")) if target.is_dir() else []
+    sibling = tmp_path / "passwd.old"
+    sibling.write_text("someone else's")
+
+    result = cli(project, "render", "--out", str(target))
+
+    assert result.exit_code == 2
+    first = first_error_line(result.stderr)
+    assert first.startswith(f"{target} ")
+    assert "choose a new or empty folder" in first
+    if target.is_dir():
+        assert sorted(str(p) for p in target.rglob("*")) == before
+    else:
+        assert target.read_text() == "root:x:0:0"
+    assert sibling.read_text() == "someone else's"
+    assert not list(tmp_path.glob(".*rollout*"))
+
+
+def test_render__out_is_an_earlier_render__replaced(
+    project: Path, cli, tmp_path: Path
+) -> None:
+    target = tmp_path / "stacks"
+    cli(project, "render", "--out", str(target))
+
+    result = cli(project, "render", "--out", str(target), "--regions", "us-east-1")
+
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".rollout-render",
+        "Pulumi.dev-us-east-1.yaml",
         "Pulumi.yaml",
     ]
 
@@ -90,6 +139,7 @@ def test_render__fewer_regions_than_before__replaces_the_whole_set(
 
     assert result.exit_code == 0
     assert sorted(p.name for p in stacks_dir(project).iterdir()) == [
+        ".rollout-render",
         "Pulumi.dev-us-east-1.yaml",
         "Pulumi.yaml",
     ]
@@ -199,7 +249,7 @@ def test_swap__crash_between_renames__next_run_finishes_the_swap(
     found = recover_directory(target)
 
     assert found == f"{target}: finished an interrupted render"
-    assert {p.name: p.read_text() for p in target.iterdir()} == {
+    assert {p.name: p.read_text() for p in target.iterdir() if p.suffix} == {
         "a.yaml": "new",
         "b.yaml": "new",
     }

@@ -23,7 +23,7 @@ from rollout.cli.common import (
     print_json,
 )
 from rollout.errors import PolicyViolation
-from rollout.fsutil import recover_directory
+from rollout.fsutil import check_replaceable, recover_directory
 from rollout.plan import Planner, RolloutPlan, project_paths
 from rollout.render import write_rendered
 
@@ -40,19 +40,24 @@ def render(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Directory to write (default .rollout/<env>/stacks/)."
+            "--out",
+            help=(
+                "Folder to write (default .rollout/<env>/stacks/); it must be new, "
+                "empty or an earlier render, since it is replaced as a whole."
+            ),
         ),
     ] = None,
 ) -> None:
     """Write Pulumi.yaml and one Pulumi.<env>-<region>.yaml per region."""
     context = app_context(ctx)
     project, manifests = context.select(env, regions)
-    artifact = build_artifact(project.root)
-    rendered = Planner(project).render(manifests, env, artifact)
-    target = out_dir or project_paths(project.root, env)["stacks"]
+    target = (out_dir or project_paths(project.root, env)["stacks"]).absolute()
     found = recover_directory(target)
     if found:
         err.print(found)
+    check_replaceable(target)
+    artifact = build_artifact(project.root)
+    rendered = Planner(project).render(manifests, env, artifact)
     write_rendered(target, rendered)
     err.print(f"Rendered {len(rendered.files)} files into {target}")
     for name in sorted(rendered.files):
