@@ -218,7 +218,7 @@ class ArtifactBuilder:
         cache_dir: Path | None = None,
         deps_cache_dir: Path | None = None,
     ) -> None:
-        self._code_dir = project_root / "lambda_code"
+        self._code_dir = code_dir_of(project_root)
         self._installer = installer or PipInstaller()
         self._cache = cache_dir or project_root / ".rollout" / "cache"
         shared = os.environ.get("ROLLOUT_DEPS_CACHE")
@@ -310,6 +310,22 @@ class ArtifactBuilder:
             fsync_dir(target.parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+# The handlers shipped with rollout, beside its package.
+SHIPPED_CODE = Path(__file__).resolve().parent.parent / "lambda_code"
+
+
+def code_dir_of(project_root: Path) -> Path:
+    """The project's own lambda_code/, or the handlers rollout ships.
+
+    A project that holds only regions/ and blueprints/ deploys the shipped
+    application unchanged.
+    """
+    own = project_root / "lambda_code"
+    if own.is_dir() or not SHIPPED_CODE.is_dir():
+        return own
+    return SHIPPED_CODE
 
 
 def build_artifact(

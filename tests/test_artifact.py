@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import rollout.artifact as artifact_module
 from rollout.artifact import (
     LAMBDA_ARM64,
     Artifact,
@@ -370,9 +371,20 @@ def test_build__two_builds_at_once__both_succeed_with_one_result(tmp_path: Path)
 # Errors
 
 
-def test_build__no_lambda_code__input_error_names_folder(tmp_path: Path):
+def test_build__no_lambda_code_anywhere__input_error_names_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(artifact_module, "SHIPPED_CODE", tmp_path / "missing")
+
     with pytest.raises(InputError, match="lambda_code"):
         build_artifact(tmp_path)
+
+
+def test_code_dir__project_without_lambda_code__shipped_handlers(tmp_path: Path):
+    assert artifact_module.code_dir_of(tmp_path) == artifact_module.SHIPPED_CODE
+    assert (artifact_module.SHIPPED_CODE / "api.py").is_file()
+    (tmp_path / "lambda_code").mkdir()
+    assert artifact_module.code_dir_of(tmp_path) == tmp_path / "lambda_code"
 
 
 def test_build__source_shadows_dependency__input_error_names_file(tmp_path: Path):

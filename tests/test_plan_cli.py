@@ -200,3 +200,22 @@ def test_summarize__against_last_apply__counts_each_kind() -> None:
     summary = summarize([same, changed, new], previous)
 
     assert summary == {"create": 1, "update": 1, "delete": 1, "same": 1}
+
+
+def test_plan__project_without_lambda_code__plans_the_shipped_handlers(
+    project: Path, cli, tmp_path: Path
+) -> None:
+    import shutil
+
+    full = tmp_path / "full"
+    shutil.copytree(project, full)
+    shutil.rmtree(project / "lambda_code")
+
+    result = cli(project, "plan", "--regions", "us-east-1", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    shipped = cli(full, "plan", "--regions", "us-east-1", "--json")
+    assert (
+        json.loads(result.stdout)["artifact"] == json.loads(shipped.stdout)["artifact"]
+    )
+    assert not (project / "lambda_code").exists()
