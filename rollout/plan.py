@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.artifact import Artifact
+from rollout.errors import InputError
 from rollout.manifests import Project, RegionManifest
 from rollout.render import PROJECT_NAME, RenderedSet, Renderer, stack_name
 from rollout.synth.model import PlannedResource, StackPlan
@@ -201,7 +202,7 @@ class Planner:
 
         # Pulumi is imported only once a plan really needs it.
         from regional_stack.program import main as program
-        from rollout.synth.runner import Synthesizer
+        from rollout.synth.runner import SynthesisError, Synthesizer
 
         synthesizer = Synthesizer(PROJECT_NAME, program)
         region_plans: list[RegionPlan] = []
@@ -215,9 +216,18 @@ class Planner:
                 config[key] = "[secret]"
                 secret_keys.append(key)
             log.debug("synthesizing %s", stack)
-            stack_plan = synthesizer.synthesize(
-                stack, manifest.region, config, secret_keys
-            )
+            try:
+                stack_plan = synthesizer.synthesize(
+                    stack, manifest.region, config, secret_keys
+                )
+            except SynthesisError as exc:
+                # Valid manifests that still fail here carry a value the
+                # program cannot use: a template's output or an endpoint name.
+                source = self._project.regions[manifest.region].path
+                raise InputError(
+                    f"{_relative(source, self._project.root)}: stack {stack} cannot "
+                    f"be planned: {exc.__cause__ or exc}"
+                ) from exc
             region_plans.append(
                 RegionPlan(
                     manifest=manifest,
@@ -236,6 +246,13 @@ class Planner:
             steps=rollout_steps(env, regions),
             rendered=rendered,
         )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def project_paths(root: Path, env: str) -> dict[str, Path]:

@@ -219,3 +219,40 @@ def test_plan__project_without_lambda_code__plans_the_shipped_handlers(
         json.loads(result.stdout)["artifact"] == json.loads(shipped.stdout)["artifact"]
     )
     assert not (project / "lambda_code").exists()
+
+
+def test_plan__endpoint_for_unknown_service__exits_2_naming_file(
+    project: Path, cli
+) -> None:
+    (project / "regions" / "eu-west-1.yaml").write_text(
+        "region: eu-west-1\nrole: canary\nvpc: {cidr: 10.68.0.0/16}\n"
+        "endpoints: {nosuchservice: 'http://127.0.0.1:4566'}\n"
+    )
+
+    result = cli(project, "plan", "--regions", "eu-west-1")
+
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[0] == (
+        "Error: regions/eu-west-1.yaml: stack dev-eu-west-1 cannot be planned: "
+        "ProviderEndpointArgs.__init__() got an unexpected keyword argument "
+        "'nosuchservice'"
+    )
+
+
+def test_plan__template_renders_unusable_value__exits_2_naming_stack(
+    project: Path, cli
+) -> None:
+    template = project / "blueprints" / "stack.yaml.j2"
+    template.write_text(
+        template.read_text().replace(
+            "azCount: {{ region.vpc.az_count }}", 'azCount: "three"'
+        )
+    )
+
+    result = cli(project, "plan", "--regions", "us-east-1")
+
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[0] == (
+        "Error: regions/us-east-1.yaml: stack dev-us-east-1 cannot be planned: "
+        "invalid literal for int() with base 10: 'three'"
+    )
