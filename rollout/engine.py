@@ -268,7 +268,20 @@ class _TranslateErrors:
 
 
 def _first_line(exc: Exception) -> str:
-    stderr = getattr(exc, "stderr", "") or str(exc)
-    lines = [line.strip() for line in str(stderr).splitlines() if line.strip()]
+    """The line of a failed pulumi command that says why: its first error.
+
+    A CommandError's text is ``code: N``, then ``stdout: ...``, then
+    ``stderr: ...``; the reason is in an ``error:`` line of either stream, or
+    else the first line of stderr.
+    """
+    text = str(getattr(exc, "stderr", "") or exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
-    return (errors or lines or [type(exc).__name__])[0]
+    if errors:
+        return errors[0]
+    after_stderr = text.split(" stderr:", 1)[1] if " stderr:" in text else ""
+    stderr = [line.strip() for line in after_stderr.splitlines() if line.strip()]
+    if stderr:
+        return stderr[0]
+    useful = [line for line in lines if not line.startswith(("code:", "stdout:"))]
+    return (useful or lines or [type(exc).__name__])[0]

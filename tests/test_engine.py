@@ -293,3 +293,22 @@ def test_outputs__existing_stack__plain_values(tmp_path, fake_automation):
     engine.up(spec(work))
 
     assert engine.outputs(spec(work)) == {"dataBucket": "rollout-dev-data"}
+
+
+def test_first_line__failed_command__reason_from_stderr_not_exit_code():
+    from pulumi.automation import errors
+    from pulumi.automation._cmd import CommandResult
+
+    from rollout.engine import _first_line
+
+    in_stderr = errors.CommandError(
+        CommandResult("Previewing update\n", "error: no resource plugin 'aws'\n", 255)
+    )
+    in_stdout = errors.CommandError(
+        CommandResult("  error: creating S3 Bucket: AccessDenied\n", "", 255)
+    )
+    plain = errors.CommandError(CommandResult("", "failed to decrypt\n", 255))
+
+    assert _first_line(in_stderr) == "error: no resource plugin 'aws'"
+    assert _first_line(in_stdout) == "error: creating S3 Bucket: AccessDenied"
+    assert _first_line(plain) == "failed to decrypt"
