@@ -275,13 +275,12 @@ def _first_line(exc: Exception) -> str:
     else the first line of stderr.
     """
     text = str(getattr(exc, "stderr", "") or exc)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    stdout, stderr = "", text
+    if "\n stdout: " in text and "\n stderr: " in text:
+        head, stderr = text.split("\n stderr: ", 1)
+        stdout = head.split("\n stdout: ", 1)[1]
+    lines = [
+        line.strip() for line in (stderr + "\n" + stdout).splitlines() if line.strip()
+    ]
     errors = [line for line in lines if line.startswith("error:")]
-    if errors:
-        return errors[0]
-    after_stderr = text.split(" stderr:", 1)[1] if " stderr:" in text else ""
-    stderr = [line.strip() for line in after_stderr.splitlines() if line.strip()]
-    if stderr:
-        return stderr[0]
-    useful = [line for line in lines if not line.startswith(("code:", "stdout:"))]
-    return (useful or lines or [type(exc).__name__])[0]
+    return (errors or lines or [type(exc).__name__])[0]
