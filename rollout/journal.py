@@ -278,7 +278,21 @@ class Journal:
                     step["finished_at"] = now()
                     if error:
                         step["error"] = error
+                    self._destroy_failed(data, step, status, error)
                     break
+
+    @staticmethod
+    def _destroy_failed(
+        data: dict[str, Any], step: dict[str, Any], status: str, error: str | None
+    ) -> None:
+        """A failed destroy leaves its region failed, not forever 'started'."""
+        region = step.get("region")
+        if step["action"] != "destroy" or status != "failed" or not region:
+            return
+        entry = data.setdefault("regions", {}).setdefault(region, {})
+        entry["result"] = "failed"
+        entry["error"] = error
+        entry["updated_at"] = now()
 
     def record_deploy(
         self,

@@ -564,6 +564,22 @@ def test_destroy__all__secondaries_first_primary_last(deploy_project):
     assert all(row["artifact_sha256"] is None for row in report["regions"])
 
 
+def test_destroy__engine_fails__status_shows_region_failed(deploy_project):
+    apply(deploy_project, Doubles(), auto_promote=True)
+    doubles = Doubles(engine=EngineDouble(fail_on={"dev-us-west-2"}))
+    orchestrator = make(deploy_project, doubles)
+
+    with pytest.raises(DeploymentError):
+        orchestrator.destroy([orchestrator.project.manifest(WEST)])
+
+    row = next(
+        r
+        for r in make(deploy_project, Doubles()).status()["regions"]
+        if r["region"] == WEST
+    )
+    assert (row["last_step"], row["result"]) == ("destroy", "failed")
+
+
 def test_destroy__primary_while_others_stand__refused(deploy_project):
     apply(deploy_project, Doubles(), auto_promote=True)
     doubles = Doubles()
