@@ -129,6 +129,9 @@ def check(
     regions: RegionsOption = None,
     env: EnvOption = "dev",
     as_json: JsonOption = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="List every check, passing ones too.")
+    ] = False,
 ) -> None:
     """Run the policy checks on the planned resources of every region."""
     from rollout.checks import run_checks
@@ -144,39 +147,66 @@ def check(
     if as_json:
         print_json({"checks": [c.to_json() for c in results]})
     else:
-        show_checks(results)
+        show_checks(results, every=every)
     if failures:
         raise typer.Exit(PolicyViolation.exit_code)
 
 
-def show_checks(results: list[CheckResult]) -> None:
-    """One row per evaluated resource, failures first, then a summary line."""
-    table = Table(title="Policy checks", title_justify="left")
-    table.add_column("result", no_wrap=True)
-    widest = max((len(c.id) for c in results), default=4)
-    table.add_column("rule", no_wrap=True, min_width=widest)
-    table.add_column("region", no_wrap=True)
-    table.add_column("resource / message", overflow="fold")
+def show_checks(results: list[CheckResult], *, every: bool = False) -> None:
+    """A row per rule (resources checked, result), then each failing resource.
+
+    With ``every``, one row per evaluated resource, passing ones included.
+    """
     order = {("fail", "error"): 0, ("fail", "warning"): 1}
-    for c in sorted(
+    ranked = sorted(
         results, key=lambda c: (order.get((c.status, c.severity), 2), c.id, c.region)
-    ):
-        if c.status == "pass":
-            mark = "[green]pass[/]"
-        elif c.severity == "error":
-            mark = "[red]FAIL[/]"
+    )
+
+    rules = Table(title="Policy checks by rule", title_justify="left")
+    rules.add_column("rule", no_wrap=True)
+    rules.add_column("severity", no_wrap=True)
+    rules.add_column("resources", justify="right")
+    rules.add_column("result", no_wrap=True)
+    by_rule: dict[str, list[CheckResult]] = {}
+    for check in ranked:
+        by_rule.setdefault(check.id, []).append(check)
+    for rule_id, checks in sorted(by_rule.items()):
+        failed = sum(1 for c in checks if c.status == "fail")
+        if not failed:
+            verdict = "[green]pass[/]"
+        elif checks[0].severity == "error":
+            verdict = f"[red]{failed} failed[/]"
         else:
-            mark = "[yellow]WARN[/]"
-        detail = f"{_short_urn(c.resource)}\n[dim]{_escape(c.message)}[/]"
-        table.add_row(mark, c.id, c.region, detail)
-    out.print(table)
+            verdict = f"[yellow]{failed} warned[/]"
+        rules.add_row(rule_id, checks[0].severity, str(len(checks)), verdict)
+    out.print(rules)
+
+    shown = ranked if every else [c for c in ranked if c.status == "fail"]
+    if shown:
+        table = Table(
+            title="Every check" if every else "Failing checks", title_justify="left"
+        )
+        table.add_column("result", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("region", no_wrap=True)
+        table.add_column("resource / message", overflow="fold")
+        for c in shown:
+            if c.status == "pass":
+                mark = "[green]pass[/]"
+            elif c.severity == "error":
+                mark = "[red]FAIL[/]"
+            else:
+                mark = "[yellow]WARN[/]"
+            detail = f"{_short_urn(c.resource)}\n[dim]{_escape(c.message)}[/]"
+            table.add_row(mark, c.id, c.region, detail)
+        out.print(table)
 
     failed = [c for c in results if c.status == "fail"]
     errors = sum(1 for c in failed if c.severity == "error")
-    rules = len({c.id for c in results})
     out.print(
-        f"rules: {rules}, checks: {len(results)}, passed: {len(results) - len(failed)}"
-        f", failed: {errors}, warnings: {len(failed) - errors}"
+        f"rules: {len(by_rule)}, checks: {len(results)}, "
+        f"passed: {len(results) - len(failed)}, failed: {errors}, "
+        f"warnings: {len(failed) - errors}"
     )
 
 

@@ -61,3 +61,16 @@ def test_check__failing_warning_rule__shown_and_exits_0(cli, project, only_rule)
     assert result.exit_code == 0
     assert checks and {c["status"] for c in checks} == {"fail"}
     assert {c["severity"] for c in checks} == {"warning"}
+
+
+def test_check__all_pass__rules_listed_without_a_row_per_resource(project, cli):
+    quiet = cli(project, "check", "--regions", "us-east-1")
+    every = cli(project, "check", "--regions", "us-east-1", "--all")
+
+    assert quiet.exit_code == every.exit_code == 0
+    assert "Policy checks by rule" in quiet.stdout
+    assert "iam.no-wildcard-action" in quiet.stdout
+    assert "Failing checks" not in quiet.stdout
+    assert "Every check" not in quiet.stdout
+    assert "Every check" in every.stdout
+    assert every.stdout.count("pass") > quiet.stdout.count("pass")
