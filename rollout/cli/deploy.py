@@ -320,7 +320,7 @@ def status(
         "result",
         "updated",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for row in report["regions"]:
         table.add_row(
             row["region"],
@@ -329,16 +329,28 @@ def status(
             (row["artifact_sha256"] or "-")[:12],
             row["last_step"] or "-",
             row["result"] or "-",
-            row["updated_at"] or "-",
+            (row["updated_at"] or "-")[:19].replace("T", " "),
         )
     out.print(table)
     out.print(f"next: {report['next']}", markup=False, highlight=False)
 
 
+DestroyRegionsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--regions",
+        help=(
+            "Comma-separated regions to tear down, or 'all' (the default); the "
+            "primary goes last, and only once no other region stands."
+        ),
+    ),
+]
+
+
 @handles_errors
 def destroy(
     ctx: typer.Context,
-    regions: RegionsOption = None,
+    regions: DestroyRegionsOption = None,
     env: EnvOption = "dev",
     yes: YesOption = False,
     force_unlock: ForceUnlockOption = False,

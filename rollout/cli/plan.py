@@ -214,7 +214,8 @@ def show_plan(result: RolloutPlan, *, detailed: bool) -> None:
     artifact = result.artifact
     out.print(
         f"[bold]Rollout plan[/] for env [cyan]{result.env}[/], artifact "
-        f"[cyan]{artifact.ref.key}[/]"
+        f"[cyan]{artifact.ref.key}[/]",
+        soft_wrap=True,
     )
 
     for number, regions in result.waves():
