@@ -56,6 +56,10 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+# AWS allows 50 tags a resource; rollout adds its own to every one.
+ROLLOUT_TAGS = 3
+MAX_TAGS = 50 - ROLLOUT_TAGS
+
 _ENV_REF_RE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
@@ -144,7 +148,8 @@ class SmokeRequest(_Strict):
 
 
 class Canary(_Strict):
-    bake_minutes: Annotated[float, Field(ge=0)] = 10
+    # A day at most: a longer bake is a forgotten rollout, not a safer one.
+    bake_minutes: Annotated[float, Field(ge=0, le=1440)] = 10
     smoke: list[SmokeRequest] = []
 
 
@@ -191,6 +196,11 @@ class Settings(_Strict):
     @field_validator("tags")
     @classmethod
     def _tag_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_TAGS:
+            raise ValueError(
+                f"{len(value)} tags, over the {MAX_TAGS} that leave room for "
+                f"rollout's own {ROLLOUT_TAGS} within AWS's 50 a resource"
+            )
         for key, tag in value.items():
             if not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
                 raise ValueError(f"tag key '{key}' is not allowed by AWS")

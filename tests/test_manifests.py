@@ -223,6 +223,20 @@ CASES = [
         "to 0, got -1",
     ),
     (
+        "bake time over a day",
+        "eu-west-1.yaml",
+        CANARY + "canary: {bake_minutes: 1e300}\n",
+        "regions/eu-west-1.yaml: canary.bake_minutes: must be less than or equal "
+        "to 1440, got '1e300'",
+    ),
+    (
+        "more tags than AWS allows with rollout's own",
+        "eu-west-1.yaml",
+        CANARY + "tags: {" + ", ".join(f"t{i}: v" for i in range(45)) + "}\n",
+        "regions/eu-west-1.yaml: tags: 48 tags, over the 47 that leave room for "
+        "rollout's own 3 within AWS's 50 a resource",
+    ),
+    (
         "smoke path without a slash",
         "eu-west-1.yaml",
         CANARY + "canary: {smoke: [{method: GET, path: items}]}\n",
