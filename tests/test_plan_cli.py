@@ -256,3 +256,17 @@ def test_plan__template_renders_unusable_value__exits_2_naming_stack(
         "Error: regions/us-east-1.yaml: stack dev-us-east-1 cannot be planned: "
         "invalid literal for int() with base 10: 'three'"
     )
+
+
+def test_plan_json__urns__as_the_engine_writes_them(eu_plan) -> None:
+    primary = eu_plan["data"]["waves"][0]["regions"][0]["resources"]
+    urns = {r["urn"] for r in primary}
+
+    assert not any("pulumi:pulumi:Stack" in urn for urn in urns)
+    assert (
+        "urn:pulumi:dev-us-east-1::rollout::pulumi:providers:aws::aws-us-east-1" in urns
+    )
+    assert (
+        "urn:pulumi:dev-us-east-1::rollout::rollout:network:Network$aws:ec2/vpc:Vpc"
+        "::network-vpc"
+    ) in urns

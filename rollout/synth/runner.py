@@ -103,6 +103,22 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.lock = threading.Lock()
         self.states: dict[tuple[str, str], tuple[str, dict, str | None]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine writes it.
+
+        Pulumi's mock monitor puts the root stack's type in front of every
+        top-level resource and keeps only the last type of a parent's chain;
+        the engine leaves the root stack out and keeps the whole chain, so a
+        plan's URNs match those of a real preview and of the state.
+        """
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join(
+            [settings.get_stack(), settings.get_project(), type_, name]
+        )
+
     def region_of(self, provider_ref: str) -> str | None:
         return self.provider_regions.get(provider_ref)
 
