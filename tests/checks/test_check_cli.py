@@ -74,3 +74,10 @@ def test_check__all_pass__rules_listed_without_a_row_per_resource(project, cli):
     assert "Every check" not in quiet.stdout
     assert "Every check" in every.stdout
     assert every.stdout.count("pass") > quiet.stdout.count("pass")
+
+
+def test_check__any_run__writes_nothing_but_the_cache(project, cli):
+    result = cli(project, "check", "--regions", "eu-west-1", "--json")
+
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (project / ".rollout").iterdir()) == ["cache"]
