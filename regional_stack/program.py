@@ -30,6 +30,10 @@ from regional_stack.config import StackConfig
 from regional_stack.providers import ProviderRegistry
 from rollout.naming import Namer
 
+# API Gateway stops waiting for an integration after 29 s: a longer timeout on
+# the API handler only lets it run on after the caller got its 504.
+API_GATEWAY_TIMEOUT_S = 29
+
 API_HANDLER = "api-handler"
 PROCESSOR = "processor"
 HANDLERS = {API_HANDLER: "api.handler", PROCESSOR: "processor.handler"}
@@ -296,7 +300,11 @@ class RegionalStack:
                         source.bucket, config.artifact_key, config.artifact_sha256
                     ),
                     memory_mb=config.memory_mb,
-                    timeout_s=config.timeout_s,
+                    timeout_s=(
+                        config.timeout_s
+                        if asynchronous
+                        else min(config.timeout_s, API_GATEWAY_TIMEOUT_S)
+                    ),
                     subnet_ids=[s.id for s in net.private_subnets],
                     security_group_ids=[net.lambda_security_group.id],
                     environment=environment,

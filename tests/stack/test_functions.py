@@ -132,3 +132,27 @@ def test_function_access__processor__reads_uploads_writes_processed_only(stack):
     assert by_sid["ReadUploads"]["Resource"] == [f"{bucket}/uploads/*"]
     assert by_sid["WriteProcessed"]["Resource"] == [f"{bucket}/processed/*"]
     assert by_sid["WriteProcessed"]["Action"] == ["s3:PutObject"]
+
+
+def test_functions__timeout_above_29__api_handler_capped_processor_keeps_it(
+    project, cli
+):
+    manifest = project / "regions" / "us-west-2.yaml"
+    manifest.write_text(manifest.read_text() + "lambda: {timeout_s: 60}\n")
+
+    result = cli(project, "plan", "--regions", "us-west-2", "--json")
+
+    import json
+
+    west = json.loads(result.stdout)["waves"][-1]["regions"][0]
+    timeouts = {
+        r["inputs"]["name"]: r["inputs"]["timeout"]
+        for r in west["resources"]
+        if r["type"] == "aws:lambda/function:Function"
+    }
+    assert timeouts == {
+        "rollout-dev-us-west-2-api-handler": 29,
+        "rollout-dev-us-west-2-processor": 60,
+    }
+    checks = cli(project, "check", "--regions", "us-west-2")
+    assert checks.exit_code == 0, checks.stdout
