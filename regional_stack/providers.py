@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keyword
+
 import pulumi
 import pulumi_aws as aws
 
@@ -42,10 +44,20 @@ class ProviderRegistry:
             # Emulators such as LocalStack or moto answer no STS account lookup
             # and serve S3 only on path-style URLs.
             args.update(
-                endpoints=[aws.ProviderEndpointArgs(**config.endpoints)],
+                endpoints=[
+                    aws.ProviderEndpointArgs(**_endpoint_args(config.endpoints))
+                ],
                 skip_credentials_validation=True,
                 skip_requesting_account_id=True,
                 skip_metadata_api_check=True,
                 s3_use_path_style=True,
             )
         return aws.Provider(f"aws-{region}", **args)
+
+
+def _endpoint_args(endpoints: dict[str, str]) -> dict[str, str]:
+    """AWS's service names as Python arguments: ``lambda`` becomes ``lambda_``."""
+    return {
+        f"{service}_" if keyword.iskeyword(service) else service: url
+        for service, url in endpoints.items()
+    }

@@ -7,6 +7,7 @@ what would be accepted.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from rollout.endpoint_services import ENDPOINT_SERVICES
 from rollout.errors import InputError, ManifestError
 from rollout.naming import NamingError, check_stack_names
 from rollout.regions import KNOWN_REGIONS, default_cidr
@@ -172,6 +174,13 @@ class Settings(_Strict):
     @classmethod
     def _endpoint_urls(cls, value: dict[str, str]) -> dict[str, str]:
         for service, url in value.items():
+            if service not in ENDPOINT_SERVICES:
+                close = difflib.get_close_matches(service, ENDPOINT_SERVICES, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(
+                    f"'{service}' is not a service whose endpoint the AWS provider "
+                    f"can override{hint}"
+                )
             if not re.match(r"^https?://[^/\s]+", url):
                 raise ValueError(
                     f"endpoint for '{service}' must be an http(s) URL, got '{url}'"

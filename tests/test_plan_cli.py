@@ -221,22 +221,41 @@ def test_plan__project_without_lambda_code__plans_the_shipped_handlers(
     assert not (project / "lambda_code").exists()
 
 
-def test_plan__endpoint_for_unknown_service__exits_2_naming_file(
+def test_plan__endpoint_for_unknown_service__exits_2_before_rendering(
     project: Path, cli
 ) -> None:
     (project / "regions" / "eu-west-1.yaml").write_text(
         "region: eu-west-1\nrole: canary\nvpc: {cidr: 10.68.0.0/16}\n"
-        "endpoints: {nosuchservice: 'http://127.0.0.1:4566'}\n"
+        "endpoints: {lamda: 'http://127.0.0.1:4566'}\n"
     )
 
-    result = cli(project, "plan", "--regions", "eu-west-1")
+    result = cli(project, "render")
 
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[0] == (
-        "Error: regions/eu-west-1.yaml: stack dev-eu-west-1 cannot be planned: "
-        "ProviderEndpointArgs.__init__() got an unexpected keyword argument "
-        "'nosuchservice'"
+        "Error: regions/eu-west-1.yaml: endpoints: 'lamda' is not a service whose "
+        "endpoint the AWS provider can override; did you mean 'lambda'?"
     )
+    assert not (project / ".rollout").exists()
+
+
+def test_plan__endpoints_by_aws_service_names__reach_the_provider(
+    project: Path, cli
+) -> None:
+    (project / "regions" / "eu-west-1.yaml").write_text(
+        "region: eu-west-1\nrole: canary\nvpc: {cidr: 10.68.0.0/16}\n"
+        "endpoints: {lambda: 'http://127.0.0.1:4566', s3: 'http://127.0.0.1:4566'}\n"
+    )
+
+    result = cli(project, "plan", "--regions", "eu-west-1", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    canary = json.loads(result.stdout)["waves"][1]["regions"][0]["resources"]
+    (provider,) = [r for r in canary if r["type"] == "pulumi:providers:aws"]
+    assert provider["inputs"]["endpoints"] == [
+        {"lambda": "http://127.0.0.1:4566", "s3": "http://127.0.0.1:4566"}
+    ]
+    assert provider["inputs"]["s3UsePathStyle"] is True
 
 
 def test_plan__template_renders_unusable_value__exits_2_naming_stack(
