@@ -31,6 +31,7 @@ from rollout.naming import NamingError, check_stack_names
 from rollout.regions import KNOWN_REGIONS, default_cidr
 
 DEFAULTS_FILE = "defaults.yaml"
+DEFAULTS_FILES = (DEFAULTS_FILE, "defaults.yml")
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -332,7 +333,9 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def read_yaml_mapping(path: Path, label: str) -> dict[str, Any]:
+def read_yaml_mapping(
+    path: Path, label: str, *, empty_ok: bool = False
+) -> dict[str, Any]:
     """Read one YAML file that must hold a mapping."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -349,6 +352,8 @@ def read_yaml_mapping(path: Path, label: str) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise ManifestError(label, None, f"invalid YAML: {exc}") from None
+    if data is None and empty_ok:
+        return {}
     if data is None:
         raise ManifestError(label, None, "is empty; a manifest is a YAML mapping")
     if not isinstance(data, dict):
@@ -414,16 +419,25 @@ def load_project(root: Path, env: str = "dev") -> Project:
         raise InputError(f"{regions_dir}: no regions/ folder; is --project-dir right?")
 
     defaults: dict[str, Any] = {}
-    defaults_path = regions_dir / DEFAULTS_FILE
-    if defaults_path.exists():
+    found = [
+        regions_dir / name for name in DEFAULTS_FILES if (regions_dir / name).exists()
+    ]
+    if len(found) > 1:
+        raise ManifestError(
+            _label(found[1], root),
+            None,
+            f"and {found[0].name} both hold defaults; keep one",
+        )
+    for defaults_path in found:
         label = _label(defaults_path, root)
-        defaults = read_yaml_mapping(defaults_path, label)
+        # Defaults are optional: a file holding only comments sets none.
+        defaults = read_yaml_mapping(defaults_path, label, empty_ok=True)
         _validate_defaults(defaults, label)
 
     paths = sorted(
         p
         for p in list(regions_dir.glob("*.yaml")) + list(regions_dir.glob("*.yml"))
-        if p.name not in (DEFAULTS_FILE, "defaults.yml")
+        if p.name not in DEFAULTS_FILES
     )
     if not paths:
         raise InputError(f"{_label(regions_dir, root)}: no region manifests (*.yaml)")

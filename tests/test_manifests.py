@@ -448,3 +448,33 @@ def test_select__subset__primary_first_then_by_wave(project: Path) -> None:
     chosen = load_project(project).select(["ap-southeast-2", "eu-west-1"])
 
     assert [m.region for m in chosen] == ["us-east-1", "eu-west-1", "ap-southeast-2"]
+
+
+def test_load__defaults_yml__read_like_defaults_yaml(project: Path) -> None:
+    defaults = project / "regions" / "defaults.yaml"
+    defaults.rename(defaults.with_suffix(".yml"))
+
+    manifest = load_project(project).manifest("us-west-2")
+
+    assert manifest.logs.retention_days == 30
+    assert manifest.tags["owner"] == "platform-team"
+
+
+def test_load__defaults_only_comments__no_defaults(project: Path) -> None:
+    (project / "regions" / "defaults.yaml").write_text("# nothing shared yet\n")
+
+    manifest = load_project(project).manifest("us-west-2")
+
+    assert manifest.logs.retention_days == 7
+    assert manifest.tags == {}
+
+
+def test_load__both_defaults_files__exits_2(project: Path, cli) -> None:
+    (project / "regions" / "defaults.yml").write_text("logs: {retention_days: 14}\n")
+
+    result = cli(project, "plan")
+
+    assert result.exit_code == 2
+    assert first_error_line(result.stderr) == (
+        "regions/defaults.yml: and defaults.yaml both hold defaults; keep one"
+    )
