@@ -124,7 +124,12 @@ class EnvLock:
     def _deal_with_existing(self) -> None:
         """Break the existing lock when it is stale or forced; else raise."""
         holder = self.read()
-        if self.force:
+        live_here = (
+            holder is not None
+            and holder.host == self._host
+            and self._pid_alive(holder.pid)
+        )
+        if self.force and not live_here:
             who = holder.describe() if holder else "an unreadable holder"
             self._say(f"breaking the lock {self.path} held by {who} (--force-unlock)")
             self._remove()

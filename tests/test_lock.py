@@ -123,3 +123,12 @@ def test_lock__real_pid_check__own_process_is_alive(tmp_path):
     finally:
         first.release()
     assert not path.exists()
+
+
+def test_lock__force__never_breaks_a_live_holder_on_this_host(tmp_path):
+    path = tmp_path / "lock"
+    write_lock(path, pid=99, host="builder-1")
+
+    with pytest.raises(LockHeld, match="wait for it to finish"):
+        lock(path, alive=True, force=True).acquire()
+    assert json.loads(path.read_text())["pid"] == 99
