@@ -314,3 +314,32 @@ def test_render__killed_at_random_moments__set_is_old_or_new_never_torn(
         else:
             assert now == old
     assert outcomes <= {"old", "new"}
+
+
+def test_render__env_locked_by_a_running_apply__exits_3_and_keeps_the_set(
+    project: Path, cli
+) -> None:
+    import json as _json
+    import socket
+
+    cli(project, "render")
+    before = {p.name: p.read_text() for p in stacks_dir(project).iterdir()}
+    lock = project / ".rollout" / "dev" / "lock"
+    lock.write_text(
+        _json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": "apply",
+                "started_at": "2026-12-03T10:00:00+00:00",
+            }
+        )
+    )
+    manifest = project / "regions" / "us-west-2.yaml"
+    manifest.write_text(manifest.read_text() + "tags: {generation: new}\n")
+
+    result = cli(project, "render")
+
+    assert result.exit_code == 3
+    assert "locked by `rollout apply`" in result.stderr
+    assert {p.name: p.read_text() for p in stacks_dir(project).iterdir()} == before

@@ -24,6 +24,7 @@ from rollout.cli.common import (
 )
 from rollout.errors import PolicyViolation
 from rollout.fsutil import check_replaceable, recover_directory
+from rollout.lock import EnvLock
 from rollout.plan import Planner, RolloutPlan, project_paths
 from rollout.render import write_rendered
 
@@ -58,7 +59,14 @@ def render(
     check_replaceable(target)
     artifact = build_artifact(project.root)
     rendered = Planner(project).render(manifests, env, artifact)
-    write_rendered(target, rendered)
+    if out_dir is None:
+        # The env's own stack files are what a running apply deploys from.
+        with EnvLock(
+            project_paths(project.root, env)["lock"], "render", on_message=err.print
+        ):
+            write_rendered(target, rendered)
+    else:
+        write_rendered(target, rendered)
     err.print(f"Rendered {len(rendered.files)} files into {target}")
     for name in sorted(rendered.files):
         out.print(f"  {name}")
