@@ -20,6 +20,7 @@ from rollout.artifact import Artifact, ArtifactRef
 from rollout.errors import TemplateError
 from rollout.fsutil import swap_directory
 from rollout.manifests import Project, RegionManifest
+from rollout.stack_config import config_problem
 
 PROJECT_NAME = "rollout"
 PROGRAM_DIR = Path(__file__).resolve().parent.parent / "regional_stack"
@@ -83,7 +84,7 @@ class Renderer:
             )
         }
         for manifest in regions:
-            files[stack_file(env, manifest.region)] = self._render(
+            text = files[stack_file(env, manifest.region)] = self._render(
                 STACK_TEMPLATE,
                 env=env,
                 region=manifest.model_dump(mode="json", by_alias=True),
@@ -94,6 +95,15 @@ class Renderer:
                 artifact=artifact_config,
                 manifest_file=_relative(project.regions[manifest.region].path, project),
             )
+            document = yaml.safe_load(text)
+            config = document.get("config") if isinstance(document, dict) else None
+            problem = (
+                config_problem(config, manifest.region)
+                if isinstance(config, dict)
+                else "renders no `config:` mapping"
+            )
+            if problem:
+                raise TemplateError(f"blueprints/{STACK_TEMPLATE}", None, problem)
         return RenderedSet(files)
 
     def _render(self, name: str, **context: Any) -> str:

@@ -258,7 +258,7 @@ def test_plan__endpoints_by_aws_service_names__reach_the_provider(
     assert provider["inputs"]["s3UsePathStyle"] is True
 
 
-def test_plan__template_renders_unusable_value__exits_2_naming_stack(
+def test_plan__template_renders_unusable_value__exits_2_naming_template_and_key(
     project: Path, cli
 ) -> None:
     template = project / "blueprints" / "stack.yaml.j2"
@@ -272,8 +272,8 @@ def test_plan__template_renders_unusable_value__exits_2_naming_stack(
 
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[0] == (
-        "Error: regions/us-east-1.yaml: stack dev-us-east-1 cannot be planned: "
-        "invalid literal for int() with base 10: 'three'"
+        "Error: blueprints/stack.yaml.j2: renders rollout:network.azCount = "
+        "'three': must be 2 or 3"
     )
 
 

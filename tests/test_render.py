@@ -343,3 +343,45 @@ def test_render__env_locked_by_a_running_apply__exits_3_and_keeps_the_set(
     assert result.exit_code == 3
     assert "locked by `rollout apply`" in result.stderr
     assert {p.name: p.read_text() for p in stacks_dir(project).iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "memoryMb: {{ region.lambda.memory_mb }}",
+            "memoryMb: -5",
+            "renders rollout:lambda.memoryMb = -5: must be greater than or equal "
+            "to 128",
+        ),
+        (
+            "rollout:region: {{ region.region | tojson }}",
+            'rollout:region: "us-east-1"',
+            "renders rollout:region = 'us-east-1' for region eu-west-1",
+        ),
+        (
+            "  rollout:tags: {{ region.tags | tojson }}",
+            "  rollout:tags: {{ region.tags | tojson }}\n  rollout:surprise: 1",
+            "renders rollout:surprise, a key the program does not read",
+        ),
+        (
+            "  rollout:logs:\n    retentionDays: {{ region.logs.retention_days }}\n",
+            "",
+            "renders no rollout:logs, which the program needs",
+        ),
+    ],
+    ids=["out of range", "wrong region", "unknown key", "missing key"],
+)
+def test_render__template_emits_what_the_program_cannot_read__exits_2(
+    project: Path, cli, old: str, new: str, expected: str
+) -> None:
+    template = project / "blueprints" / "stack.yaml.j2"
+    text = template.read_text()
+    assert old in text
+    template.write_text(text.replace(old, new))
+
+    result = cli(project, "render")
+
+    assert result.exit_code == 2
+    assert first_error_line(result.stderr) == f"blueprints/stack.yaml.j2: {expected}"
+    assert not stacks_dir(project).exists()
